@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libhop: serve and call hop services (process hopping over /dev/hop).
+ *
+ * Every function returns 0 or a non-negative count on success and -errno on
+ * failure; none of them sets errno for its own errors or prints anything.
+ */
+#ifndef HOP_H
+#define HOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * A handler runs inside the server process, on the client's thread, on one of
+ * the service's slots.  It returns the reply length (<= resp_cap) or -errno,
+ * which the client's hop_call() returns.
+ */
+typedef ssize_t (*hop_handler_t)(void *ctx, const void *req, size_t req_len,
+				 void *resp, size_t resp_cap);
+
+struct hop_service;
+struct hop_conn;
+
+struct hop_serve_opts {
+	size_t size;		/* sizeof(struct hop_serve_opts), for growth */
+	unsigned int slots;	/* concurrency limit; 0: 4 */
+	size_t stack_size;	/* per slot; 0: 64 KiB */
+	size_t msg_size;	/* request and reply capacity; 0: 4 KiB */
+	unsigned int mode;	/* access bits like a file's; 0: 0600 */
+	uint64_t timeout_ns;	/* default deadline per call; 0: none */
+};
+
+int hop_serve(struct hop_service **svc, const char *name, hop_handler_t fn,
+	      void *ctx, const struct hop_serve_opts *opts);
+int hop_unserve(struct hop_service *svc);
+/* The service's /dev/hop file descriptor (for poll, info, passing). */
+int hop_service_fd(const struct hop_service *svc);
+
+int hop_connect(struct hop_conn **conn, const char *name);
+/* Adopt a handle fd received from elsewhere (e.g. SCM_RIGHTS); takes ownership. */
+int hop_conn_from_fd(struct hop_conn **conn, int fd);
+int hop_conn_fd(const struct hop_conn *conn);
+ssize_t hop_call(struct hop_conn *conn, const void *req, size_t req_len,
+		 void *resp, size_t resp_cap);
+
+#define HOP_CALL_F_NONBLOCK	(1U << 0)	/* no free slot: -EAGAIN */
+struct hop_call_opts {
+	size_t size;		/* sizeof(struct hop_call_opts) */
+	unsigned int flags;	/* HOP_CALL_F_* */
+	uint64_t timeout_ns;	/* 0: the service's default */
+};
+ssize_t hop_call_opts(struct hop_conn *conn, const void *req, size_t req_len,
+		      void *resp, size_t resp_cap,
+		      const struct hop_call_opts *opts);
+int hop_disconnect(struct hop_conn *conn);
+
+/* The module's ABI version, or -errno (e.g. -ENOENT without /dev/hop). */
+int hop_abi_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOP_H */

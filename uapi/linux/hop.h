@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * hop: process hopping (thread-migration IPC) for Linux, the ioctl ABI of /dev/hop.
+ *
+ * Every structure has fixed-width fields, pointers travel as __u64, and each
+ * command struct that can grow starts with a size field.  Unknown flag bits and
+ * non-zero reserved fields are rejected with -EINVAL so that they can be given
+ * a meaning later.
+ *
+ * Object model, in one paragraph: a server opens /dev/hop and turns that file
+ * into a *service* with HOP_IOC_SERVE.  A client opens /dev/hop and asks for a
+ * *handle* to a service by name with HOP_IOC_CONNECT; the handle is a new file
+ * descriptor that can be passed over a UNIX socket like any other.  HOP_IOC_CALL
+ * on a handle moves the calling thread into the server (address space, files,
+ * cwd, credentials) and returns to user mode at the service's entry point on one
+ * of its slots; the handler ends the hop with HOP_IOC_RETURN on the service file,
+ * and the client's HOP_IOC_CALL returns the handler's result.
+ */
+#ifndef _UAPI_LINUX_HOP_H
+#define _UAPI_LINUX_HOP_H
+
+#include <linux/types.h>
+
+#define HOP_ABI_VERSION		1
+
+#define HOP_NAME_MAX		64	/* service name buffer, NUL included */
+#define HOP_MAX_SLOTS		1024	/* slots per service */
+#define HOP_MAX_DEPTH		8	/* nested hops per task */
+#define HOP_MSG_MIN		4096	/* msg_size bounds, bytes per direction */
+#define HOP_MSG_MAX		(1U << 20)
+
+/* HOP_IOC_VERSION: flags in (must be 0), everything else out. */
+struct hop_version {
+	__u32 flags;
+	__u32 abi_version;
+	__u32 max_depth;
+	__u32 max_slots;
+	__u32 msg_min;
+	__u32 msg_max;
+	__u64 reserved[2];
+};
+
+/*
+ * One slot: what one concurrent hop needs inside the server.  The handler runs
+ * with %rsp = stack_top - 8 (stack_top 16-byte aligned), FS base = tls, and the
+ * arguments (cookie, request length, reply capacity) in %rdi, %rsi, %rdx.  The
+ * request is at buf, the reply goes to buf + msg_size; buf is page aligned and
+ * 2 * msg_size bytes long, and the module pins it for the life of the service.
+ */
+struct hop_slot_desc {
+	__u64 stack_top;
+	__u64 tls;
+	__u64 buf;
+	__u64 cookie;
+};
+
+/* HOP_IOC_SERVE: turn this /dev/hop file into a service. */
+struct hop_serve {
+	__u32 size;		/* sizeof(struct hop_serve) */
+	__u32 flags;		/* none defined: 0 */
+	char name[HOP_NAME_MAX];/* NUL-terminated, 1..63 printable bytes, no '/' */
+	__u64 entry;		/* handler entry point in the server */
+	__u64 slots;		/* pointer to struct hop_slot_desc[nr_slots] */
+	__u32 nr_slots;		/* 1..HOP_MAX_SLOTS: the concurrency limit */
+	__u32 mode;		/* access bits 0..0777 for owner/group/other; 0: 0600 */
+	__u32 msg_size;		/* bytes per direction, page multiple, HOP_MSG_MIN..MAX */
+	__u32 reserved0;
+	__u64 timeout_ns;	/* default deadline for each call, 0: none */
+	__u64 reserved[2];
+};
+
+/* HOP_IOC_CONNECT: open a handle (a new fd) to a service by name. */
+#define HOP_CONNECT_CLOEXEC	(1U << 0)
+struct hop_connect {
+	__u32 size;		/* sizeof(struct hop_connect) */
+	__u32 flags;		/* HOP_CONNECT_* */
+	char name[HOP_NAME_MAX];
+	__u64 reserved;
+};
+
+/* HOP_IOC_CALL on a handle: returns the reply length or -errno. */
+#define HOP_CALL_NONBLOCK	(1U << 0)	/* no free slot: -EAGAIN, not wait */
+struct hop_call {
+	__u32 size;		/* sizeof(struct hop_call) */
+	__u32 flags;		/* HOP_CALL_* */
+	__u64 req;		/* request bytes in the caller */
+	__u64 req_len;		/* <= the service's msg_size */
+	__u64 resp;		/* reply buffer in the caller */
+	__u64 resp_cap;		/* capacity; the handler sees min(resp_cap, msg_size) */
+	__u64 timeout_ns;	/* deadline for this call, 0: the service default */
+	__u64 reserved;
+};
+
+/* HOP_IOC_RETURN on the service file, from inside the handler. */
+struct hop_return {
+	__s64 result;		/* reply length (<= reply capacity) or -errno */
+	__u32 slot;		/* the slot index the hop runs on */
+	__u32 flags;		/* none defined: 0 */
+};
+
+/* HOP_IOC_SERVICE_INFO on a service file or a handle. */
+struct hop_service_info {
+	__u32 flags;		/* in: 0 */
+	__u32 nr_slots;
+	__u32 slots_busy;
+	__u32 msg_size;
+	__u64 calls;		/* hops completed by HOP_IOC_RETURN */
+	__u64 aborted;		/* hops aborted, all reasons */
+	__u64 faults;		/* handler faults (signals) */
+	__u64 timeouts;		/* deadlines expired */
+	__u64 client_deaths;	/* clients that died inside the handler */
+	__u64 reserved[3];
+};
+
+#define HOP_IOC_MAGIC		0xB7
+
+#define HOP_IOC_VERSION		_IOWR(HOP_IOC_MAGIC, 0x00, struct hop_version)
+#define HOP_IOC_SERVE		_IOW(HOP_IOC_MAGIC, 0x01, struct hop_serve)
+#define HOP_IOC_CONNECT		_IOW(HOP_IOC_MAGIC, 0x02, struct hop_connect)
+#define HOP_IOC_CALL		_IOW(HOP_IOC_MAGIC, 0x03, struct hop_call)
+#define HOP_IOC_RETURN		_IOW(HOP_IOC_MAGIC, 0x04, struct hop_return)
+#define HOP_IOC_UNSERVE		_IO(HOP_IOC_MAGIC, 0x05)
+#define HOP_IOC_SERVICE_INFO	_IOWR(HOP_IOC_MAGIC, 0x06, struct hop_service_info)
+/* Floors for the benchmarks: a syscall that does nothing, and one mm switch. */
+#define HOP_IOC_NOP		_IO(HOP_IOC_MAGIC, 0x07)
+#define HOP_IOC_SWITCH_PROBE	_IO(HOP_IOC_MAGIC, 0x08)
+
+#endif /* _UAPI_LINUX_HOP_H */
