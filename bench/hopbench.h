@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hopbench: the interface between the one timing harness and each transport.
+ *
+ * Every transport implements the same ping-pong: the client sends a request of
+ * P bytes, a server in another process (always forked) copies it into a reply
+ * of P bytes and adds 1 to the first byte (bench_work()), and the client gets
+ * the reply into its own buffer.  The harness owns everything else: CPU
+ * placement, the untimed handshake, warm-up, repetitions, per-iteration
+ * timing, statistics and output, so that no transport measures itself.
+ */
+#ifndef HOPBENCH_H
+#define HOPBENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+
+enum bench_placement {
+	PLACE_SAME,	/* clients and server on CPU 0 */
+	PLACE_CROSS,	/* clients on CPU 0, server on CPU 1 */
+	PLACE_SPREAD,	/* client i on CPU i % ncpus, server not pinned */
+};
+
+struct bench_cfg {
+	const char *transport;
+	size_t payload;		/* P: request and reply bytes */
+	enum bench_placement placement;
+	int clients;		/* client threads, all in one client process */
+	int slots;		/* hop only: the service's slot count */
+	int reps;
+	long iters;		/* timed round trips per client per repetition */
+	long warmup;		/* untimed round trips per client before rep 1 */
+	int server_cpu;		/* -1: not pinned */
+};
+
+struct bench_server {
+	pid_t pid;		/* the forked server process, 0 if none */
+	void *priv;		/* the transport's own state, client side */
+};
+
+struct transport {
+	const char *name;
+	const char *what;	/* one line for --list */
+	bool floor;		/* a floor: the payload is ignored */
+	/* 0 if it can run here; else -errno and *why says what is missing. */
+	int (*available)(const struct bench_cfg *cfg, const char **why);
+	/* Fork the server and return once it is ready to serve cfg->clients. */
+	int (*start)(const struct bench_cfg *cfg, struct bench_server *srv);
+	/* Per client thread, on that thread (binder and uring care which). */
+	int (*client_open)(struct bench_server *srv, int idx, void **cl);
+	/* One round trip; returns the reply length or -errno. */
+	ssize_t (*call)(void *cl, const void *req, void *resp, size_t len);
+	void (*client_close)(void *cl);
+	void (*stop)(struct bench_server *srv);
+};
+
+/* The work every server does, the same for every transport. */
+static inline void bench_work(const void *req, void *resp, size_t len)
+{
+	memcpy(resp, req, len);
+	if (len)
+		((uint8_t *)resp)[0]++;
+}
+
+/*
+ * Fork a server process pinned to cfg->server_cpu.  The child runs
+ * fn(arg, ready_fd): it writes one byte to ready_fd once it can serve, then
+ * serves until killed (it gets SIGKILL when the parent dies, too).  The
+ * parent returns the pid once that byte arrived, or -errno if the child
+ * died first.
+ */
+pid_t bench_fork_server(const struct bench_cfg *cfg,
+			int (*fn)(void *arg, int ready_fd), void *arg);
+void bench_server_ready(int ready_fd);
+void bench_kill_server(pid_t pid);
+int bench_pin(int cpu);
+/* A MAP_SHARED anonymous mapping, inherited by the forked server. */
+void *bench_shared_alloc(size_t len);
+/* Read or write exactly len bytes (pipes may split a 64 KiB message). */
+int bench_read_full(int fd, void *buf, size_t len);
+int bench_write_full(int fd, const void *buf, size_t len);
+
+extern const struct transport tr_hop, tr_null_ioctl, tr_mm_switch,
+	tr_null_syscall, tr_pipe, tr_futex, tr_eventfd, tr_unix, tr_uring,
+	tr_binder;
+
+#endif /* HOPBENCH_H */
