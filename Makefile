@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: GPL-2.0
+# Makefile: build hop.ko for every pinned guest kernel plus libhop, tests, examples and bench; run them in the test VM.
+#
+#   make                 everything below build/
+#   make check           install what is missing, build, run every test on every kernel
+#   make demo            boot the 6.12 guest and run examples/demo.sh there
+#   make vm-run CMD='...' [KERNEL=6.1|6.12] [APPEND='...'] [TIMEOUT=s]
+#   make bench           run bench/run.sh in the guest (KERNEL=6.12)
+#   make deps            install missing packages and fetch the guest kernels
+#   make clean           remove build/ and out/ (the cache stays)
+
+HOP_CACHE ?= /var/cache/hop
+KERNEL ?= 6.12
+TIMEOUT ?= 600
+CMD ?= true
+APPEND ?=
+# Recipes read these from the environment, so that CMD needs no quoting, and
+# $(value) keeps make from expanding the $(...) and $$ written in them.
+export HOP_CACHE KERNEL TIMEOUT
+export HOP_CMD := $(value CMD)
+export HOP_APPEND := $(value APPEND)
+
+VM := selftests/vm
+RELEASES := $(shell $(VM)/kernels.sh releases)
+
+# Warnings fail the build, for the module and for user space alike; override
+# with `make WERROR=` while chasing one.
+WERROR ?= -Werror
+
+# The kselftest harness comes from Debian's linux-source-6.12 at build time.
+LINUX_SRC_TAR ?= /usr/src/linux-source-6.12.tar.xz
+KSFT_MEMBER := linux-source-6.12/tools/testing/selftests
+KSFT_DIR := $(HOP_CACHE)/kselftest
+KSFT_HDR := $(KSFT_DIR)/kselftest_harness.h
+
+CFLAGS ?= -O2 -g
+HOP_CFLAGS = $(CFLAGS) -Wall -Wextra $(WERROR) -I lib/include -I uapi -I $(KSFT_DIR) -MMD -MP
+LDLIBS := build/lib/libhop.a -luring -lpthread
+
+MOD_SRCS := Kbuild $(wildcard module/*.c module/*.h uapi/linux/*.h)
+MODULES := $(foreach r,$(RELEASES),build/$(r)/hop.ko)
+
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(LIB_SRCS:lib/%.c=build/lib/obj/%.o)
+LIB_MAP := $(wildcard lib/libhop.map)
+# No lib/*.c yet: an empty libhop.a keeps the link lines valid, and there is
+# no shared library to build.
+LIB := build/lib/libhop.a $(if $(LIB_SRCS),build/lib/libhop.so.0 build/lib/libhop.so)
+
+TESTS := $(patsubst selftests/%.c,build/selftests/%,$(wildcard selftests/*_test.c))
+EXAMPLES := $(patsubst examples/%.c,build/examples/%,$(wildcard examples/*.c))
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_OBJS := $(BENCH_SRCS:bench/%.c=build/bench/obj/%.o)
+BENCH := $(if $(BENCH_SRCS),build/bench/hopbench)
+
+INITRAMFS := $(foreach r,$(RELEASES),build/vm/$(r)/initramfs.cpio)
+
+.PHONY: all modules lib selftests examples bench-build vm-prep deps check demo vm-run bench clean
+all: modules lib selftests examples bench-build
+modules: $(MODULES)
+lib: $(LIB)
+selftests: $(TESTS)
+examples: $(EXAMPLES)
+bench-build: $(BENCH)
+
+# --- hop.ko, once per kernel ------------------------------------------------
+# build/RELEASE/ holds symlinks to each source file (not to the directories),
+# so that each kernel's objects land in its own directory.
+build/%/hop.ko: $(MOD_SRCS) | /usr/src/linux-headers-%
+	@mkdir -p $(@D)/module $(@D)/uapi/linux
+	@find $(@D) -type l -delete
+	@ln -s $(CURDIR)/Kbuild $(@D)/Kbuild
+	@for f in module/* uapi/linux/*; do ln -s $(CURDIR)/$$f $(@D)/$$f; done
+	@echo "  KMOD    $@"
+	@if ! $(MAKE) -C /usr/src/linux-headers-$* M=$(CURDIR)/$(@D) KCFLAGS=$(WERROR) modules >$(@D)/build.log 2>&1; then \
+		cat $(@D)/build.log; exit 1; fi
+	@if [ -n "$(WERROR)" ] && grep -i 'warning' $(@D)/build.log; then \
+		echo "$@: the build printed warnings (see $(@D)/build.log)"; rm -f $@; exit 1; fi
+
+/usr/src/linux-headers-%:
+	@echo "$@ is missing: run 'make deps' (or 'make check', which does)"; exit 1
+$(LINUX_SRC_TAR) /bin/busybox:
+	@echo "$@ is missing: run 'make deps' (or 'make check', which does)"; exit 1
+
+# --- libhop -----------------------------------------------------------------
+build/lib/obj/%.o: lib/%.c | $(KSFT_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(HOP_CFLAGS) -fPIC -c -o $@ $<
+
+build/lib/libhop.a: $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $(LIB_OBJS)
+
+build/lib/libhop.so.0: $(LIB_OBJS) $(LIB_MAP)
+	$(CC) -shared -Wl,-soname,libhop.so.0 $(if $(LIB_MAP),-Wl$(comma)--version-script=$(LIB_MAP)) \
+		-o $@ $(LIB_OBJS) -luring -lpthread
+
+build/lib/libhop.so: build/lib/libhop.so.0
+	ln -sf libhop.so.0 $@
+
+comma := ,
+
+# --- user programs: one per file, bench is one program ----------------------
+build/selftests/%: selftests/%.c build/lib/libhop.a | $(KSFT_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(HOP_CFLAGS) -o $@ $< $(LDLIBS)
+
+build/examples/%: examples/%.c build/lib/libhop.a | $(KSFT_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(HOP_CFLAGS) -o $@ $< $(LDLIBS)
+
+build/bench/obj/%.o: bench/%.c | $(KSFT_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(HOP_CFLAGS) -c -o $@ $<
+
+build/bench/hopbench: $(BENCH_OBJS) build/lib/libhop.a
+	$(CC) $(CFLAGS) -o $@ $(BENCH_OBJS) $(LDLIBS)
+
+$(KSFT_HDR): $(LINUX_SRC_TAR)
+	@echo "  EXTRACT kselftest headers from $<"
+	@rm -rf $(KSFT_DIR).tmp && mkdir -p $(KSFT_DIR).tmp
+	@tar -xJf $< -C $(KSFT_DIR).tmp --strip-components=4 \
+		$(KSFT_MEMBER)/kselftest_harness.h $(KSFT_MEMBER)/kselftest.h
+	@rm -rf $(KSFT_DIR) && mv $(KSFT_DIR).tmp $(KSFT_DIR)
+
+-include $(wildcard build/*/*.d build/*/obj/*.d)
+
+# --- the test VM ------------------------------------------------------------
+$(HOP_CACHE)/kernels/%/.unpacked:
+	$(VM)/fetch-kernel.sh $*
+
+build/vm/%/initramfs.cpio: $(VM)/mkinitramfs.sh $(VM)/init /bin/busybox $(HOP_CACHE)/kernels/%/.unpacked
+	@echo "  INITRD  $@"
+	@$(VM)/mkinitramfs.sh $(HOP_CACHE)/kernels/$* $* $@
+
+vm-prep: all $(INITRAMFS)
+
+deps:
+	@$(VM)/install-deps.sh
+
+# Targets that boot a guest first install whatever is missing (a few
+# dpkg-query calls when nothing is), then build in a sub-make, so that the
+# kernel releases are resolved again after a fallback install.
+vm-run: deps
+	@$(MAKE) --no-print-directory vm-prep
+	@$(VM)/run-vm.sh -k "$$KERNEL" -t "$$TIMEOUT" -a "$$HOP_APPEND" -- "$$HOP_CMD"
+
+check: deps
+	@$(MAKE) --no-print-directory vm-prep
+	@$(VM)/check.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory vm-prep
+	@$(VM)/run-vm.sh -k "$$KERNEL" -t "$$TIMEOUT" -- examples/demo.sh
+
+bench: deps
+	@[ -x bench/run.sh ] || { echo "bench/run.sh does not exist yet"; exit 1; }
+	@$(MAKE) --no-print-directory vm-prep
+	@$(VM)/run-vm.sh -k "$$KERNEL" -t "$$TIMEOUT" -- bench/run.sh
+
+clean:
+	rm -rf build out

@@ -1,0 +1,32 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# kmsg-check.sh: flag kernel log lines that mean the kernel is unhappy; exit 1 if there is any.
+#
+#   kmsg-check.sh [FILE]        (stdin when no FILE)
+#
+# Prints each offending line.  One list for the VM runner, the test runner
+# and the host-side tests, so that they all agree on what "clean" means.
+patterns=(
+	'BUG:'
+	'WARNING:'
+	'Oops'
+	'Call Trace'
+	'general protection fault'
+	'Kernel panic'
+	'possible circular locking'
+	'inconsistent lock state'
+	'possible recursive locking'
+	'lockdep'
+	'KASAN'
+	'UBSAN'
+	'kmemleak: .*leak'
+	'unreferenced object'
+)
+args=()
+for p in "${patterns[@]}"; do args+=(-e "$p"); done
+grep -n "${args[@]}" "${1:--}"
+case $? in
+0) exit 1 ;;	# something matched
+1) exit 0 ;;	# clean
+*) exit 2 ;;	# unreadable log: not clean either
+esac

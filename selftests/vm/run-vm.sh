@@ -1,0 +1,110 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# run-vm.sh: boot a guest kernel under QEMU with hop.ko loaded, run one command there, report.
+#
+#   run-vm.sh [-k SHORT] [-a APPEND] [-t SECONDS] [-o RUNDIR] [-q] -- COMMAND
+#
+#   -k  kernel short name from kernels.conf (default 6.12)
+#   -a  extra kernel command line
+#   -t  host-side limit for the whole run, boot included (default 600)
+#   -o  run directory, under the repository's out/ (default out/vm/RELEASE-STAMP)
+#   -q  console to RUNDIR/console.log only (for guests run side by side)
+#   HOP_KO=path  load this hop.ko instead of build/RELEASE/hop.ko
+#
+# The guest sees the host's root read-only (with a tmpfs overlay) and the
+# repository's out/ writable, both at their host paths, so COMMAND runs as
+# root in the repository with HOP_KERNEL and HOP_OUT (= RUNDIR) set.  Exit
+# status: COMMAND's, or non-zero when the kernel log is not clean, rmmod hop
+# failed, or the guest crashed or hung.  Needs what `make vm-prep` builds.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+short=6.12 append= limit=600 run= quiet=
+while getopts k:a:t:o:q opt; do
+	case $opt in
+	k) short=$OPTARG ;;
+	a) append=$OPTARG ;;
+	t) limit=$OPTARG ;;
+	o) run=$OPTARG ;;
+	q) quiet=1 ;;
+	*) sed -n '4,20p' "$0" >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -gt 0 ] || { echo "run-vm: no command" >&2; exit 2; }
+
+release=$("$repo/selftests/vm/kernels.sh" release "$short")
+cache=${HOP_CACHE:-/var/cache/hop}
+kdir="$cache/kernels/$release"
+kernel="$kdir/boot/vmlinuz-$release"
+initrd="$repo/build/vm/$release/initramfs.cpio"
+ko=$(realpath -m "${HOP_KO:-$repo/build/$release/hop.ko}")
+for f in "$kernel" "$initrd" "$ko"; do
+	[ -f "$f" ] || { echo "run-vm: $f missing (make vm-prep builds it)" >&2; exit 2; }
+done
+
+run=${run:-$repo/out/vm/$release-$(date +%Y%m%d-%H%M%S)-$$}
+mkdir -p "$run"
+run=$(cd "$run" && pwd)
+case $run in
+"$repo/out/"*) ;;
+*) echo "run-vm: the run directory must be under $repo/out/" >&2; exit 2 ;;
+esac
+case "$repo$run" in
+*[[:space:]]*) echo "run-vm: paths with blanks cannot go on the kernel command line" >&2; exit 2 ;;
+esac
+rm -f "$run/result" "$run/console.log" "$run/dmesg.txt" "$run/kmsg-check.txt"
+printf '%s\n' "$*" >"$run/cmd"
+{
+	printf 'HOP_KERNEL=%q\n' "$release"
+	printf 'HOP_OUT=%q\n' "$run"
+	printf 'HOP_KO=%q\n' "$ko"
+	printf 'HOP_KDIR=%q\n' "$kdir"
+} >"$run/env"
+
+if [ -n "$quiet" ]; then
+	console=(-chardev "file,id=con,path=$run/console.log")
+else
+	console=(-chardev "stdio,id=con,signal=on,logfile=$run/console.log")
+fi
+
+start=$(date +%s%N)
+set +e
+timeout --kill-after=10 "$limit" qemu-system-x86_64 \
+	-nodefaults -nographic -no-reboot \
+	-accel tcg -cpu max -smp 2 -m 2G \
+	-kernel "$kernel" -initrd "$initrd" \
+	-append "console=ttyS0 loglevel=5 panic=-1 hoprepo=$repo hoprun=$run $append" \
+	"${console[@]}" -serial chardev:con \
+	-chardev "file,id=res,path=$run/result" -serial chardev:res \
+	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
+	-virtfs "local,path=$repo/out,mount_tag=hopout,security_model=none,multidevs=remap" \
+	-device edu
+qemu_rc=$?
+set -e
+ms=$((($(date +%s%N) - start) / 1000000))
+
+# The result channel, one key=value a line (see guest-init.sh).
+get() { tr -d '\r' <"$run/result" 2>/dev/null | sed -n "s/^$1=//p" | tail -n 1; }
+status=0
+why=()
+if [ "$qemu_rc" -eq 124 ] || [ "$qemu_rc" -eq 137 ]; then
+	why+=("guest hung: killed after ${limit}s"); status=1
+elif ! tr -d '\r' <"$run/result" 2>/dev/null | grep -qx end; then
+	why+=("guest died before reporting (qemu exit $qemu_rc; see $run/console.log)"); status=1
+	stage=$(tr -d '\r' <"$run/result" 2>/dev/null | grep failed: || true)
+	[ -n "$stage" ] && why+=("$stage")
+fi
+rc=$(get rc)
+[ "$(get insmod)" = failed ] && why+=("insmod hop.ko failed")
+[ "$(get kmsg)" = dirty ] && { why+=("kernel log not clean, see $run/kmsg-check.txt"); status=1; }
+[ "$(get rmmod)" = failed ] && { why+=("rmmod hop failed"); status=1; }
+if [ -n "$rc" ] && [ "$rc" -ne 0 ]; then
+	why+=("command exited $rc")
+	status=$rc
+fi
+[ -z "$rc" ] && [ "$status" -eq 0 ] && status=1
+
+echo "run-vm: $release: $([ $status -eq 0 ] && echo ok || echo FAILED) in $((ms / 1000)).$((ms % 1000 / 100))s; logs in ${run#"$repo"/}/" >&2
+for w in "${why[@]}"; do echo "run-vm:   $w" >&2; done
+exit "$status"
