@@ -1,8 +1,80 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* compat.h: the differences between the 6.1 and 6.12 kernels hop supports, in one place. */
+/*
+ * compat.h: the differences between the 6.1 and 6.12 kernels hop supports, in
+ * one place, force-included into every source file by Kbuild so that the rest
+ * of the module carries no version #ifdefs.
+ */
 #ifndef HOP_COMPAT_H
 #define HOP_COMPAT_H
 
 #include <linux/version.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <asm/prctl.h>
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 0) || \
+	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#error "hop supports Linux 6.1 and 6.12"
+#endif
+
+#define HOP_KERNEL_6_12 (LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0))
+
+/* The rseq registration a hop parks for its duration (6.12 added rseq_len). */
+struct hop_rseq_saved {
+	struct rseq __user *rseq;
+	u32 len;
+	u32 sig;
+};
+
+static inline void hop_rseq_park(struct task_struct *t, struct hop_rseq_saved *s)
+{
+	s->rseq = t->rseq;
+	s->sig = t->rseq_sig;
+	t->rseq = NULL;
+	t->rseq_sig = 0;
+#if HOP_KERNEL_6_12
+	s->len = t->rseq_len;
+	t->rseq_len = 0;
+#else
+	s->len = 0;
+#endif
+}
+
+static inline void hop_rseq_unpark(struct task_struct *t, const struct hop_rseq_saved *s)
+{
+	t->rseq = s->rseq;
+	t->rseq_sig = s->sig;
+#if HOP_KERNEL_6_12
+	t->rseq_len = s->len;
+#endif
+}
+
+/* User shadow stacks (6.6+) keep an SSP that points into the caller's mm. */
+static inline bool hop_shadow_stack_enabled(struct task_struct *t)
+{
+#if HOP_KERNEL_6_12 && defined(CONFIG_X86_USER_SHADOW_STACK)
+	return t->thread.features & ARCH_SHSTK_SHSTK;
+#else
+	return false;
+#endif
+}
+
+/* 6.1 keeps per-task RSS deltas (SPLIT_RSS_COUNTING) that must be folded in. */
+#if HOP_KERNEL_6_12
+#define HOP_NEED_SYNC_MM_RSS 0
+#else
+#define HOP_NEED_SYNC_MM_RSS 1
+#endif
+
+/* dequeue_signal() lost its task argument in 6.9 (it is always current). */
+static inline int hop_dequeue_signal(sigset_t *mask, kernel_siginfo_t *info,
+				     enum pid_type *type)
+{
+#if HOP_KERNEL_6_12
+	return dequeue_signal(mask, info, type);
+#else
+	return dequeue_signal(current, mask, info, type);
+#endif
+}
 
 #endif /* HOP_COMPAT_H */

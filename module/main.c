@@ -1,12 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
-/* main.c: /dev/hop, the misc device, and the ioctl dispatch. */
+/*
+ * main.c: /dev/hop, the misc device, the ioctl dispatch of its files, and the
+ * module's load and unload.
+ *
+ * A /dev/hop file starts plain (it answers VERSION, NOP and CONNECT) and
+ * becomes a service file with HOP_IOC_SERVE; the service then lives as long
+ * as the file (see registry.c).  Handles returned by CONNECT are separate
+ * anonymous files with their own ioctls (registry.c, hop_conn_fops).
+ */
 #include <linux/module.h>
 #include <linux/miscdevice.h>
 #include <linux/fs.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/hop.h>
+#include <linux/mutex.h>
+#include "hop_internal.h"
 
-static long hop_ioctl_version(void __user *uarg)
+#define CREATE_TRACE_POINTS
+#include "hop_trace.h"
+
+/* private_data of a /dev/hop file. */
+struct hop_devfile {
+	struct mutex lock;		/* serialises HOP_IOC_SERVE */
+	struct hop_service *svc;	/* set once by SERVE, never changed after */
+};
+
+static long hop_ioctl_version(struct hop_version __user *uarg)
 {
 	struct hop_version v;
 
@@ -24,34 +43,133 @@ static long hop_ioctl_version(void __user *uarg)
 	return 0;
 }
 
-static long hop_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+static long hop_ioctl_serve(struct hop_devfile *df, struct file *file,
+			    const struct hop_serve __user *uarg)
 {
+	struct hop_service *svc;
+	long err;
+
+	mutex_lock(&df->lock);
+	if (df->svc) {
+		err = -EBUSY;	/* one service per file */
+	} else {
+		err = hop_serve(file, &svc, uarg);
+		if (!err)
+			WRITE_ONCE(df->svc, svc);
+	}
+	mutex_unlock(&df->lock);
+	return err;
+}
+
+static long hop_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct hop_devfile *df = file->private_data;
+	struct hop_service *svc = READ_ONCE(df->svc);
 	void __user *uarg = (void __user *)arg;
 
 	switch (cmd) {
+	case HOP_IOC_RETURN:
+		/* Not a service file: no hop can be ended through it. */
+		return svc ? hop_return(svc, uarg) : -EPERM;
 	case HOP_IOC_VERSION:
 		return hop_ioctl_version(uarg);
 	case HOP_IOC_NOP:
 		return 0;
+	case HOP_IOC_SERVE:
+		return hop_ioctl_serve(df, file, uarg);
+	case HOP_IOC_CONNECT:
+		return hop_connect(uarg);
+	case HOP_IOC_UNSERVE:
+		return svc ? hop_unserve(svc) : -EINVAL;
+	case HOP_IOC_SERVICE_INFO:
+		return svc ? hop_service_info(svc, uarg) : -EINVAL;
 	default:
 		return -ENOTTY;
 	}
 }
 
-static const struct file_operations hop_fops = {
+static int hop_dev_open(struct inode *inode, struct file *file)
+{
+	struct hop_devfile *df = kzalloc(sizeof(*df), GFP_KERNEL);
+
+	if (!df)
+		return -ENOMEM;
+	mutex_init(&df->lock);
+	file->private_data = df;
+	return 0;
+}
+
+static int hop_dev_release(struct inode *inode, struct file *file)
+{
+	struct hop_devfile *df = file->private_data;
+
+	if (df->svc) {
+		hop_service_shutdown(df->svc);
+		hop_service_put(df->svc);
+	}
+	kfree(df);
+	return 0;
+}
+
+static const struct file_operations hop_dev_fops = {
 	.owner = THIS_MODULE,
-	.unlocked_ioctl = hop_ioctl,
+	.open = hop_dev_open,
+	.release = hop_dev_release,
+	.unlocked_ioctl = hop_dev_ioctl,
 	.llseek = noop_llseek,
 };
+
+static umode_t hop_dev_mode = 0666;
+module_param_named(mode, hop_dev_mode, ushort, 0444);
+MODULE_PARM_DESC(mode, "Permission bits of /dev/hop (default 0666; services check their own access)");
 
 static struct miscdevice hop_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "hop",
-	.fops = &hop_fops,
-	.mode = 0666,
+	.fops = &hop_dev_fops,
 };
 
-module_misc_device(hop_misc);
+static int __init hop_init(void)
+{
+	int err;
+
+	err = hop_ksyms_init();
+	if (err)
+		return err;
+	err = hop_identity_init();
+	if (err)
+		return err;
+	err = hop_engine_init();
+	if (err)
+		return err;
+	err = hop_hooks_init();
+	if (err)
+		goto err_engine;
+	hop_misc.mode = hop_dev_mode & 0777;
+	err = misc_register(&hop_misc);
+	if (err)
+		goto err_hooks;
+	pr_info("hop: /dev/hop ready, ABI %d\n", HOP_ABI_VERSION);
+	return 0;
+
+err_hooks:
+	hop_hooks_exit();
+err_engine:
+	hop_engine_exit();
+	return err;
+}
+
+static void __exit hop_exit(void)
+{
+	misc_deregister(&hop_misc);
+	hop_hooks_exit();
+	hop_engine_exit();
+	/* Frames are freed with kfree_rcu(); let them go before the text does. */
+	rcu_barrier();
+}
+
+module_init(hop_init);
+module_exit(hop_exit);
 
 MODULE_DESCRIPTION("hop: process hopping (thread-migration IPC)");
 MODULE_AUTHOR("The hop developers");

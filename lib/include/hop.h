@@ -63,6 +63,10 @@ int hop_disconnect(struct hop_conn *conn);
 /* The module's ABI version, or -errno (e.g. -ENOENT without /dev/hop). */
 int hop_abi_version(void);
 
+/* Counters of a service, through its service fd or any handle to it. */
+struct hop_service_info;
+int hop_fd_info(int fd, struct hop_service_info *info);
+
 #ifdef __cplusplus
 }
 #endif

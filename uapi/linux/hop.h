@@ -19,6 +19,7 @@
 #ifndef _UAPI_LINUX_HOP_H
 #define _UAPI_LINUX_HOP_H
 
+#include <linux/ioctl.h>
 #include <linux/types.h>
 
 #define HOP_ABI_VERSION		1

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* client.c: connecting to hop services and calling them. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/hop.h>
+#include "hop.h"
+#include "sys.h"
+
+struct hop_conn {
+	int fd;
+};
+
+int hop_abi_version(void)
+{
+	struct hop_version v;
+	int fd = hop_sys_open_dev();
+	long err;
+
+	if (fd < 0)
+		return fd;
+	memset(&v, 0, sizeof(v));
+	err = hop_sys_ioctl(fd, HOP_IOC_VERSION, &v);
+	hop_sys_close(fd);
+	return err < 0 ? (int)err : (int)v.abi_version;
+}
+
+int hop_conn_from_fd(struct hop_conn **conn, int fd)
+{
+	struct hop_conn *c;
+
+	if (!conn || fd < 0)
+		return -EINVAL;
+	c = malloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->fd = fd;
+	*conn = c;
+	return 0;
+}
+
+int hop_connect(struct hop_conn **conn, const char *name)
+{
+	struct hop_connect req;
+	int devfd, fd, err;
+	size_t len;
+
+	if (!conn || !name)
+		return -EINVAL;
+	len = strlen(name);
+	if (len == 0 || len >= HOP_NAME_MAX)
+		return -EINVAL;
+	memset(&req, 0, sizeof(req));
+	req.size = sizeof(req);
+	req.flags = HOP_CONNECT_CLOEXEC;
+	memcpy(req.name, name, len);
+
+	devfd = hop_sys_open_dev();
+	if (devfd < 0)
+		return devfd;
+	fd = (int)hop_sys_ioctl(devfd, HOP_IOC_CONNECT, &req);
+	hop_sys_close(devfd);
+	if (fd < 0)
+		return fd;
+	err = hop_conn_from_fd(conn, fd);
+	if (err)
+		hop_sys_close(fd);
+	return err;
+}
+
+int hop_conn_fd(const struct hop_conn *conn)
+{
+	return conn ? conn->fd : -EINVAL;
+}
+
+ssize_t hop_call_opts(struct hop_conn *conn, const void *req, size_t req_len,
+		      void *resp, size_t resp_cap, const struct hop_call_opts *opts)
+{
+	struct hop_call c = {
+		.size = sizeof(c),
+		.req = (uintptr_t)req,
+		.req_len = req_len,
+		.resp = (uintptr_t)resp,
+		.resp_cap = resp_cap,
+	};
+
+	if (!conn)
+		return -EINVAL;
+	if (opts) {
+		if (opts->size < sizeof(*opts) || (opts->flags & ~HOP_CALL_F_NONBLOCK))
+			return -EINVAL;
+		if (opts->flags & HOP_CALL_F_NONBLOCK)
+			c.flags |= HOP_CALL_NONBLOCK;
+		c.timeout_ns = opts->timeout_ns;
+	}
+	return hop_sys_ioctl(conn->fd, HOP_IOC_CALL, &c);
+}
+
+ssize_t hop_call(struct hop_conn *conn, const void *req, size_t req_len,
+		 void *resp, size_t resp_cap)
+{
+	return hop_call_opts(conn, req, req_len, resp, resp_cap, NULL);
+}
+
+int hop_disconnect(struct hop_conn *conn)
+{
+	long err;
+
+	if (!conn)
+		return -EINVAL;
+	err = hop_sys_close(conn->fd);
+	free(conn);
+	return (int)err;
+}
+
+int hop_fd_info(int fd, struct hop_service_info *info)
+{
+	if (!info)
+		return -EINVAL;
+	memset(info, 0, sizeof(*info));
+	return (int)hop_sys_ioctl(fd, HOP_IOC_SERVICE_INFO, info);
+}

@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * engine.c: the hop itself.  HOP_IOC_CALL turns the calling task into the
+ * service's handler; HOP_IOC_RETURN turns it back into the caller; an abort
+ * (fault, deadline, outside signal) does the same without the handler's help,
+ * and the exit hook does it for a task that dies mid-hop.
+ *
+ * Frame lifetime: a frame is pushed by HOP_IOC_CALL and popped exactly once,
+ * by the task itself: in HOP_IOC_RETURN, in an abort task_work, or in the
+ * do_exit hook.  Only the innermost frame of each task is in hop_tasks; the
+ * others hang off ->outer.  Popping sets ->ended, so a deadline timer or an
+ * abort task_work that races with the pop does nothing but drop its reference.
+ */
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/hashtable.h>
+#include <linux/uaccess.h>
+#include <linux/task_work.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task_stack.h>
+#include <linux/ptrace.h>
+#include <linux/ktime.h>
+#include <linux/ratelimit.h>
+#include <linux/compat.h>
+#include <asm/segment.h>
+#include <asm/processor-flags.h>
+#include "hop_internal.h"
+#include "hop_trace.h"
+
+static DEFINE_HASHTABLE(hop_tasks, 8);
+static DEFINE_SPINLOCK(hop_tasks_lock);
+/* Frames alive anywhere: lets the hooks return at once in the common case. */
+atomic_t hop_nr_frames = ATOMIC_INIT(0);
+
+static void hop_abort_work_fn(struct callback_head *cb);
+static LLIST_HEAD(hop_reap_list);
+static void hop_reap_fn(struct work_struct *work);
+static DECLARE_WORK(hop_reap_work, hop_reap_fn);
+
+/* Caller holds rcu_read_lock() or is @t itself. */
+struct hop_frame *hop_task_frame(struct task_struct *t)
+{
+	struct hop_frame *f;
+
+	hash_for_each_possible_rcu(hop_tasks, f, hnode, (unsigned long)t)
+		if (f->task == t)
+			return f;
+	return NULL;
+}
+
+static struct hop_frame *hop_current_frame(void)
+{
+	struct hop_frame *f;
+
+	if (!atomic_read(&hop_nr_frames))
+		return NULL;
+	rcu_read_lock();
+	f = hop_task_frame(current);
+	rcu_read_unlock();
+	return f;
+}
+
+/* Is @t (current) running a handler of @svc, at any depth? */
+bool hop_task_in_service(struct task_struct *t, struct hop_service *svc)
+{
+	struct hop_frame *f;
+
+	for (f = hop_current_frame(); f; f = f->outer)
+		if (f->svc == svc)
+			return true;
+	return false;
+}
+
+static void hop_frame_push(struct hop_frame *f)
+{
+	unsigned long flags;
+
+	atomic_inc(&hop_nr_frames);
+	spin_lock_irqsave(&hop_tasks_lock, flags);
+	if (f->outer)
+		hash_del_rcu(&f->outer->hnode);
+	hash_add_rcu(hop_tasks, &f->hnode, (unsigned long)f->task);
+	spin_unlock_irqrestore(&hop_tasks_lock, flags);
+}
+
+static void hop_frame_pop(struct hop_frame *f)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&hop_tasks_lock, flags);
+	hash_del_rcu(&f->hnode);
+	if (f->outer)
+		hash_add_rcu(hop_tasks, &f->outer->hnode, (unsigned long)f->task);
+	spin_unlock_irqrestore(&hop_tasks_lock, flags);
+	WRITE_ONCE(f->ended, true);
+	atomic_dec(&hop_nr_frames);
+}
+
+static void hop_frame_put(struct hop_frame *f)
+{
+	if (refcount_dec_and_test(&f->refs))
+		kfree_rcu(f, rcu);
+}
+
+/*
+ * Ask the task to abort @f (and any hop nested in it).  Any context, including
+ * hard interrupts and the signal path under siglock.  The task does the work
+ * in task_work, which runs before it returns to user mode or dequeues a signal.
+ */
+void hop_request_abort(struct hop_frame *f, enum hop_abort_reason why, int sig)
+{
+	if (atomic_cmpxchg(&f->abort_reason, 0, why) != 0)
+		return;
+	f->abort_sig = sig;
+	refcount_inc(&f->refs);
+	/* The callback may run after the service, and its module pin, are gone. */
+	__module_get(THIS_MODULE);
+	if (task_work_add(f->task, &f->abort_work, TWA_SIGNAL)) {
+		/* The task is exiting: the exit hook cleans up. */
+		hop_frame_put(f);
+		module_put(THIS_MODULE);
+	}
+}
+
+static enum hrtimer_restart hop_deadline_fire(struct hrtimer *timer)
+{
+	struct hop_frame *f = container_of(timer, struct hop_frame, deadline);
+
+	if (!READ_ONCE(f->ended))
+		hop_request_abort(f, HOP_ABORT_DEADLINE, 0);
+	hop_frame_put(f);	/* the timer's reference */
+	return HRTIMER_NORESTART;
+}
+
+static void hop_deadline_arm(struct hop_frame *f, u64 timeout_ns)
+{
+	refcount_inc(&f->refs);
+	hrtimer_start(&f->deadline, ns_to_ktime(timeout_ns), HRTIMER_MODE_REL);
+}
+
+/* @may_wait: false in the exit hook, which cannot wait for a running callback. */
+static void hop_deadline_disarm(struct hop_frame *f, bool may_wait)
+{
+	int cancelled = may_wait ? hrtimer_cancel(&f->deadline)
+				 : hrtimer_try_to_cancel(&f->deadline);
+
+	/* 1: we stopped it, so its reference is ours to drop. */
+	if (cancelled == 1)
+		hop_frame_put(f);
+}
+
+/* Release what the frame held once the caller's identity is back. */
+static void hop_frame_finish(struct hop_frame *f)
+{
+	hop_identity_drop_borrowed(f);
+	hop_release_slot(f->svc, f->slot);
+	hop_service_put(f->svc);
+	hop_frame_put(f);
+}
+
+/* The conditions under which a hop cannot be made safe (README "Refusals"). */
+static int hop_may_hop(void)
+{
+	struct task_struct *tsk = current;
+
+	if (in_compat_syscall() || test_thread_flag(TIF_ADDR32))
+		return -EOPNOTSUPP;	/* 32-bit tasks: another register model */
+	if (tsk->ptrace)
+		return -EPERM;		/* a tracer would see and poke the handler */
+	if (hop_shadow_stack_enabled(tsk))
+		return -EOPNOTSUPP;	/* the SSP points into the caller's mm */
+	if (test_thread_flag(TIF_IO_BITMAP))
+		return -EOPNOTSUPP;	/* ioperm() would be lent to the handler */
+	if (tsk->io_uring)
+		return -EOPNOTSUPP;	/* io-wq workers would be born in the server */
+	if (tsk->thread.fsindex || tsk->thread.gsindex)
+		return -EOPNOTSUPP;	/* only FS/GS bases are saved, not selectors */
+	return 0;
+}
+
+static void hop_regs_for_handler(struct pt_regs *regs, struct hop_service *svc,
+				 struct hop_slot *slot, u64 req_len, u64 resp_cap)
+{
+	memset(regs, 0, sizeof(*regs));
+	regs->ip = svc->entry;
+	/* As if the handler had been called: the return address slot below top. */
+	regs->sp = slot->stack_top - 8;
+	/* Never user-controlled flags: IRET from CPL0 would honour IOPL/NT/TF. */
+	regs->flags = X86_EFLAGS_IF | X86_EFLAGS_FIXED;
+	regs->cs = __USER_CS;
+	regs->ss = __USER_DS;
+	/* rcx/r11 equal to ip/flags let the exit path use SYSRET. */
+	regs->cx = regs->ip;
+	regs->r11 = regs->flags;
+	regs->di = slot->cookie;
+	regs->si = req_len;
+	regs->dx = resp_cap;
+	/* Not a syscall any more: no restart may rewind ip into the handler. */
+	regs->orig_ax = -1;
+}
+
+long hop_call(struct hop_service *svc, const struct hop_call __user *uarg)
+{
+	struct pt_regs *regs = current_pt_regs();
+	struct hop_frame *outer, *f;
+	struct hop_slot *slot;
+	struct hop_call c;
+	unsigned int depth;
+	u64 timeout_ns;
+	int idx, err;
+
+	if (copy_from_user(&c, uarg, sizeof(c)))
+		return -EFAULT;
+	if (c.size != sizeof(c) || (c.flags & ~HOP_CALL_NONBLOCK) || c.reserved)
+		return -EINVAL;
+	if (c.req_len > svc->msg_size)
+		return -EMSGSIZE;
+	if ((c.req_len && !access_ok(u64_to_user_ptr(c.req), c.req_len)) ||
+	    (c.resp_cap && !access_ok(u64_to_user_ptr(c.resp), c.resp_cap)))
+		return -EFAULT;
+	err = hop_may_hop();
+	if (err)
+		return err;
+	outer = hop_current_frame();
+	depth = outer ? outer->depth + 1 : 1;
+	if (depth > HOP_MAX_DEPTH)
+		return -ELOOP;
+
+	f = kmalloc(struct_size(f, fpu, hop_fpu_size()), GFP_KERNEL);
+	if (!f)
+		return -ENOMEM;
+	f->fpu_size = hop_fpu_size();
+	idx = hop_claim_slot(svc, c.flags & HOP_CALL_NONBLOCK);
+	if (idx < 0) {
+		err = idx;
+		goto err_free;
+	}
+	slot = &svc->slots[idx];
+	if (copy_from_user(slot->kbuf, u64_to_user_ptr(c.req), c.req_len)) {
+		err = -EFAULT;
+		goto err_slot;
+	}
+	err = hop_identity_borrow(svc, f);
+	if (err)
+		goto err_slot;
+
+	refcount_set(&f->refs, 1);
+	f->task = current;
+	f->outer = outer;
+	f->depth = depth;
+	f->ended = false;
+	kref_get(&svc->ref);
+	f->svc = svc;
+	f->slot = idx;
+	f->req_len = c.req_len;
+	f->resp_uaddr = c.resp;
+	f->resp_cap = min_t(u64, c.resp_cap, svc->msg_size);
+	f->start_ns = ktime_get_ns();
+	atomic_set(&f->abort_reason, 0);
+	f->abort_sig = 0;
+	init_task_work(&f->abort_work, hop_abort_work_fn);
+	hrtimer_init(&f->deadline, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	f->deadline.function = hop_deadline_fire;
+	f->regs = *regs;
+
+	trace_hop_call(svc->name, idx, c.req_len, depth);
+	hop_identity_enter(f, svc, slot);
+	hop_frame_push(f);
+	timeout_ns = c.timeout_ns ?: svc->timeout_ns;
+	if (timeout_ns)
+		hop_deadline_arm(f, timeout_ns);
+	hop_regs_for_handler(regs, svc, slot, c.req_len, f->resp_cap);
+	trace_hop_handler_enter(svc->name, idx, depth);
+	/* Becomes the handler's %rax. */
+	return 0;
+
+err_slot:
+	hop_release_slot(svc, idx);
+err_free:
+	kfree(f);
+	return err;
+}
+
+/* Leave @f: caller identity and registers back, @result in the caller's %rax. */
+static void hop_frame_leave(struct hop_frame *f)
+{
+	hop_deadline_disarm(f, true);
+	hop_frame_pop(f);
+	hop_identity_leave(f);
+	*current_pt_regs() = f->regs;
+	/*
+	 * A handler that set up io_uring left io-wq state on this task that
+	 * would act with the server's mm and files later: the task cannot be
+	 * trusted any more (README, "Refusals").
+	 */
+	if (unlikely(current->io_uring)) {
+		pr_warn_ratelimited("hop: handler of %s used io_uring; killing task %d\n",
+				    f->svc->name, task_pid_nr(current));
+		force_sig(SIGKILL);
+	}
+}
+
+long hop_return(struct hop_service *svc, const struct hop_return __user *uarg)
+{
+	struct hop_frame *f;
+	struct hop_return r;
+	long result;
+
+	if (copy_from_user(&r, uarg, sizeof(r)))
+		return -EFAULT;
+	if (r.flags)
+		return -EINVAL;
+	f = hop_current_frame();
+	if (!f || f->svc != svc)
+		return -EPERM;
+	if (r.slot != f->slot)
+		return -EINVAL;
+	/* Kernel-internal errnos (-ERESTART*) would make the caller restart. */
+	if (r.result > (s64)f->resp_cap || r.result < -511)
+		return -EINVAL;
+
+	hop_frame_leave(f);
+	result = r.result;
+	if (result > 0 && copy_to_user(u64_to_user_ptr(f->resp_uaddr),
+				       svc->slots[f->slot].kbuf + svc->msg_size, result))
+		result = -EFAULT;
+	atomic64_inc(&svc->calls);
+	trace_hop_return(svc->name, f->slot, result, ktime_get_ns() - f->start_ns);
+	hop_frame_finish(f);
+	/* The caller's HOP_IOC_CALL returns this. */
+	return result;
+}
+
+static long hop_abort_errno(enum hop_abort_reason why)
+{
+	switch (why) {
+	case HOP_ABORT_FAULT:
+		return -ECONNABORTED;
+	case HOP_ABORT_DEADLINE:
+		return -ETIMEDOUT;
+	case HOP_ABORT_SIGNAL:
+		return -EINTR;
+	default:
+		return -ECONNRESET;
+	}
+}
+
+static void hop_count_abort(struct hop_frame *f, enum hop_abort_reason why)
+{
+	struct hop_service *svc = f->svc;
+
+	atomic64_inc(&svc->aborted);
+	if (why == HOP_ABORT_FAULT) {
+		atomic64_inc(&svc->faults);
+		pr_warn_ratelimited("hop: handler of service %s (server %d) took signal %d on slot %u; hop aborted\n",
+				    svc->name, svc->tgid, f->abort_sig, f->slot);
+	} else if (why == HOP_ABORT_DEADLINE) {
+		atomic64_inc(&svc->timeouts);
+	} else if (why == HOP_ABORT_CLIENT_DEATH) {
+		atomic64_inc(&svc->client_deaths);
+	}
+	trace_hop_abort(svc->name, f->slot, why, f->abort_sig);
+}
+
+/* Remove the fault signal the handler took, so it never reaches the caller. */
+static void hop_discard_signal(int sig)
+{
+	kernel_siginfo_t info;
+	enum pid_type type;
+	sigset_t mask;
+
+	siginitsetinv(&mask, sigmask(sig));
+	spin_lock_irq(&current->sighand->siglock);
+	hop_dequeue_signal(&mask, &info, &type);
+	spin_unlock_irq(&current->sighand->siglock);
+}
+
+/* task_work: the task aborts @f and every hop nested inside it. */
+static void hop_abort_work_fn(struct callback_head *cb)
+{
+	struct hop_frame *target = container_of(cb, struct hop_frame, abort_work);
+	enum hop_abort_reason why = atomic_read(&target->abort_reason);
+	struct hop_frame *f;
+
+	if (READ_ONCE(target->ended) || (current->flags & PF_EXITING))
+		goto out;
+	if (why == HOP_ABORT_FAULT)
+		hop_discard_signal(target->abort_sig);
+	do {
+		f = hop_current_frame();
+		hop_count_abort(f, f == target ? why : HOP_ABORT_SIGNAL);
+		hop_frame_leave(f);
+		/* Nested callers see their hop fail too; the outermost wins %rax. */
+		current_pt_regs()->ax = hop_abort_errno(why);
+		if (f != target)
+			hop_frame_finish(f);
+	} while (f != target);
+	hop_frame_finish(target);
+out:
+	hop_frame_put(target);
+	module_put(THIS_MODULE);
+}
+
+static void hop_reap_fn(struct work_struct *work)
+{
+	struct llist_node *list = llist_del_all(&hop_reap_list);
+	struct hop_frame *f, *next;
+
+	llist_for_each_entry_safe(f, next, list, reap) {
+		hop_identity_drop_borrowed(f);
+		hop_service_put(f->svc);
+		hop_frame_put(f);
+	}
+}
+
+/*
+ * The current task is exiting inside one or more hops (do_exit hook, atomic
+ * context).  Put the task's own mm, files, fs and credentials back before
+ * exit_mm() writes clear_child_tid and walks the robust futex list, and leave
+ * the sleeping puts to the reaper.
+ */
+void hop_frames_unwind_dying(void)
+{
+	struct hop_frame *f;
+
+	while ((f = hop_current_frame())) {
+		hop_deadline_disarm(f, false);
+		hop_frame_pop(f);
+		hop_identity_leave_dying(f);
+		hop_count_abort(f, HOP_ABORT_CLIENT_DEATH);
+		hop_release_slot(f->svc, f->slot);
+		llist_add(&f->reap, &hop_reap_list);
+	}
+	schedule_work(&hop_reap_work);
+}
+
+int hop_engine_init(void)
+{
+	return 0;
+}
+
+void hop_engine_exit(void)
+{
+	flush_work(&hop_reap_work);
+}

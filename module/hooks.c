@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hooks.c: where hop learns that a hopped task is dying or being signalled.
+ *
+ * do_exit (kprobe): a task that exits mid-hop must get its own mm, files, fs
+ * and credentials back before exit_mm() clears clear_child_tid, walks the
+ * robust futex list and drops the mm, or those would act on the server.
+ *
+ * signal_generate (tracepoint): a signal that a hopped task does not block
+ * would be delivered while it runs as the server: its own signal handler would
+ * run at a client address in the server's address space, or a fatal default
+ * action would dump the server's memory in the client's name.  Such a signal
+ * aborts the hop instead (engine.c), and the client gets it afterwards, unless
+ * the handler raised it itself (a fault), in which case it is discarded.
+ */
+#include <linux/module.h>
+#include <linux/kprobes.h>
+#include <linux/tracepoint.h>
+#include <linux/sched/signal.h>
+#include <trace/events/signal.h>
+#include "hop_internal.h"
+
+static int hop_do_exit_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	if (atomic_read(&hop_nr_frames) && !(current->flags & PF_KTHREAD))
+		hop_frames_unwind_dying();
+	return 0;
+}
+
+static struct kprobe hop_exit_probe = {
+	.symbol_name = "do_exit",
+	.pre_handler = hop_do_exit_pre,
+};
+
+/* Would @sig, sent to @t, be delivered to @t now? */
+static bool hop_sig_would_deliver(struct task_struct *t, int sig)
+{
+	return !sigismember(&t->blocked, sig) && sig != SIGKILL && sig != SIGSTOP;
+}
+
+static void hop_check_task(struct task_struct *t, int sig)
+{
+	struct hop_frame *f = hop_task_frame(t);
+
+	if (!f || !hop_sig_would_deliver(t, sig))
+		return;
+	/* Anything a task sends itself while hopped is the handler's doing. */
+	hop_request_abort(f, t == current ? HOP_ABORT_FAULT : HOP_ABORT_SIGNAL, sig);
+}
+
+/* Runs under the target's siglock with interrupts off. */
+static void hop_signal_generate(void *data, int sig, struct kernel_siginfo *info,
+				struct task_struct *task, int group, int result)
+{
+	struct task_struct *t;
+
+	if (!atomic_read(&hop_nr_frames) || result != TRACE_SIGNAL_DELIVERED)
+		return;
+	rcu_read_lock();
+	if (!group) {
+		hop_check_task(task, sig);
+	} else {
+		for_each_thread(task, t)
+			hop_check_task(t, sig);
+	}
+	rcu_read_unlock();
+}
+
+static struct tracepoint *hop_tp_signal_generate;
+
+static void hop_find_tracepoint(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "signal_generate"))
+		hop_tp_signal_generate = tp;
+}
+
+int hop_hooks_init(void)
+{
+	int err;
+
+	err = register_kprobe(&hop_exit_probe);
+	if (err) {
+		pr_err("hop: cannot hook do_exit (%d): kprobes are required\n", err);
+		return err;
+	}
+	for_each_kernel_tracepoint(hop_find_tracepoint, NULL);
+	if (!hop_tp_signal_generate) {
+		pr_err("hop: tracepoint signal_generate not found\n");
+		err = -ENOENT;
+		goto err_kprobe;
+	}
+	err = tracepoint_probe_register(hop_tp_signal_generate, hop_signal_generate, NULL);
+	if (err) {
+		pr_err("hop: cannot attach to signal_generate (%d)\n", err);
+		goto err_kprobe;
+	}
+	return 0;
+
+err_kprobe:
+	unregister_kprobe(&hop_exit_probe);
+	return err;
+}
+
+void hop_hooks_exit(void)
+{
+	tracepoint_probe_unregister(hop_tp_signal_generate, hop_signal_generate, NULL);
+	unregister_kprobe(&hop_exit_probe);
+	/* No probe may still be running when the module text goes away. */
+	tracepoint_synchronize_unregister();
+}

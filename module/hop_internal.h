@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hop_internal.h: the objects of hop.ko, their lifetimes and their lock order.
+ *
+ * Objects
+ * -------
+ * struct hop_service  A registered service.  Created by HOP_IOC_SERVE on a
+ *     /dev/hop file (the "service file"), refcounted by a kref.  References are
+ *     held by: the service file (dropped on release), every handle (a
+ *     "[hop-conn]" anon file, dropped on release) and every hop frame running
+ *     on one of its slots.  The last put frees it from a workqueue, because
+ *     unpinning and vunmap() may sleep and the last put can come from the exit
+ *     hook, which runs atomically.
+ *
+ * struct hop_frame    One hop in progress: the caller's saved state and the
+ *     references to the server's identity it borrowed.  Created by HOP_IOC_CALL,
+ *     destroyed by HOP_IOC_RETURN or, if the task dies mid-hop, by the exit hook.
+ *     Only the hopping task itself creates, ends or unwinds its frames; other
+ *     contexts (tracepoints, signal probes) may look a frame up under RCU and
+ *     read it, so frames are freed after a grace period.
+ *
+ * What a frame borrows: mmget() on the server mm, one count on the server's
+ * files_struct and one user of its fs_struct, two references on the service's
+ * credentials (installed as real_cred and cred), the slot and a service
+ * reference.  The caller's own mm/files/fs/cred references stay owned by the
+ * frame while the hop runs and go back to the task on return.
+ *
+ * Locks, in the order they may nest (outer first)
+ * ------------------------------------------------
+ *   hop_registry_lock (mutex)   the list of services, name uniqueness
+ *   svc->lock (spinlock)        slot bitmap, in-flight count, dead flag
+ *   task_lock(current)          swapping current->mm/files/fs
+ *   hop_tasks_lock (spinlock)   the task -> innermost frame hash (writers)
+ * hop_tasks_lock and svc->lock are never held together; the exit hook takes
+ * svc->lock and task_lock with interrupts off, so both are irq-safe there.
+ */
+#ifndef HOP_INTERNAL_H
+#define HOP_INTERNAL_H
+
+#include <linux/types.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <linux/rcupdate.h>
+#include <linux/hrtimer.h>
+#include <linux/llist.h>
+#include <linux/refcount.h>
+#include <linux/sched/signal.h>
+#include <asm/ptrace.h>
+#include <linux/hop.h>
+
+struct mm_struct;
+struct files_struct;
+struct fs_struct;
+struct cred;
+struct page;
+
+/* One slot: a place in the server where one hop at a time can run. */
+struct hop_slot {
+	u64 stack_top;
+	u64 tls;
+	u64 cookie;
+	u64 ubuf;		/* the buffer's address in the server */
+	struct page **pages;	/* the buffer, pinned */
+	unsigned int nr_pages;
+	void *kbuf;		/* kernel mapping: request at 0, reply at msg_size */
+};
+
+struct hop_service {
+	struct kref ref;
+	struct list_head node;		/* hop_services, under hop_registry_lock */
+	struct work_struct free_work;
+	char name[HOP_NAME_MAX];
+	const void *ipc_ns;		/* compared only: names are per IPC namespace */
+	kuid_t uid;
+	kgid_t gid;
+	umode_t mode;
+	u64 entry;
+	u32 msg_size;
+	u64 timeout_ns;
+
+	/* The server's identity, lent to each hop. */
+	struct mm_struct *mm;		/* mmgrab(): the struct, not the address space */
+	struct task_struct *leader;	/* get_task_struct(): source of files and fs */
+	const struct cred *cred;	/* snapshot taken by HOP_IOC_SERVE */
+	pid_t tgid;
+
+	spinlock_t lock;
+	bool dead;			/* no new calls; set by unserve or release */
+	unsigned int in_flight;
+	unsigned long *busy;		/* slot bitmap */
+	wait_queue_head_t slot_wq;	/* callers waiting for a free slot */
+	wait_queue_head_t drain_wq;	/* unserve waiting for in_flight == 0 */
+
+	atomic64_t calls, aborted, faults, timeouts, client_deaths;
+
+	unsigned int nr_slots;
+	struct hop_slot slots[];
+};
+
+/* Why a hop ended without HOP_IOC_RETURN (also a tracepoint field). */
+enum hop_abort_reason {
+	HOP_ABORT_FAULT = 1,		/* the handler took a fatal signal */
+	HOP_ABORT_DEADLINE = 2,		/* the call's deadline expired */
+	HOP_ABORT_CLIENT_DEATH = 3,	/* the hopping task exited */
+	HOP_ABORT_SIGNAL = 4,		/* an unblocked signal from outside */
+};
+
+/*
+ * The caller state a hop saves and restores.  The frame's memory is refcounted
+ * (refs): one for the hop itself, one while the deadline timer is armed, one
+ * while an abort task_work is queued; the last put frees it after RCU.
+ */
+struct hop_frame {
+	struct hlist_node hnode;	/* hop_tasks, innermost frame only */
+	struct rcu_head rcu;
+	struct llist_node reap;		/* exit hook -> reaper work */
+	refcount_t refs;
+	struct task_struct *task;
+	struct hop_frame *outer;	/* the frame this hop was made from, or NULL */
+	unsigned int depth;		/* 1 for a hop made from a plain thread */
+	bool ended;			/* popped; late timers and task_work do nothing */
+	struct hop_service *svc;	/* a reference */
+	unsigned int slot;
+	u64 req_len;
+	u64 resp_uaddr;
+	u64 resp_cap;
+	u64 start_ns;
+
+	/* Aborts: requested from any context, carried out by the task itself. */
+	struct hrtimer deadline;
+	struct callback_head abort_work;
+	atomic_t abort_reason;		/* 0 or enum hop_abort_reason */
+	int abort_sig;			/* the signal that caused HOP_ABORT_FAULT/SIGNAL */
+
+	/* Saved caller state. */
+	struct pt_regs regs;
+	unsigned long fsbase, gsbase;
+	struct mm_struct *mm;
+	struct files_struct *files;
+	struct fs_struct *fs;
+	const struct cred *real_cred, *cred;
+	sigset_t blocked;
+	struct hop_rseq_saved rseq;
+	unsigned long sas_ss_sp;
+	size_t sas_ss_size;
+	unsigned int sas_ss_flags;
+
+	/* Borrowed server identity (what we installed). */
+	struct mm_struct *srv_mm;
+	struct files_struct *srv_files;
+	struct fs_struct *srv_fs;
+
+	unsigned int fpu_size;
+	u8 fpu[] __aligned(64);		/* the caller's FPU/vector registers */
+};
+
+/* ksyms.c: kernel functions that are not exported, looked up once at load. */
+struct hop_ksyms {
+	void (*switch_mm_irqs_off)(struct mm_struct *prev, struct mm_struct *next,
+				   struct task_struct *tsk);
+	void (*membarrier_update_current_mm)(struct mm_struct *next_mm);
+	void (*sync_mm_rss)(struct mm_struct *mm);	/* 6.1 only */
+	void (*put_files_struct)(struct files_struct *files);
+	void (*free_fs_struct)(struct fs_struct *fs);
+};
+extern struct hop_ksyms hop_ksyms;
+int hop_ksyms_init(void);
+
+/* registry.c */
+extern const struct file_operations hop_conn_fops;
+long hop_serve(struct file *file, struct hop_service **out, const struct hop_serve __user *uarg);
+void hop_service_shutdown(struct hop_service *svc);
+long hop_unserve(struct hop_service *svc);
+long hop_connect(const struct hop_connect __user *uarg);
+long hop_service_info(struct hop_service *svc, struct hop_service_info __user *uarg);
+void hop_service_put(struct hop_service *svc);
+int hop_claim_slot(struct hop_service *svc, bool nonblock);
+void hop_release_slot(struct hop_service *svc, unsigned int slot);
+bool hop_services_exist(void);
+int hop_registry_init(void);
+void hop_registry_exit(void);
+
+/* identity.c: swapping mm, files, fs, creds, FPU, FS base, signals, rseq. */
+int hop_identity_borrow(struct hop_service *svc, struct hop_frame *f);
+void hop_identity_enter(struct hop_frame *f, struct hop_service *svc,
+			struct hop_slot *slot);
+void hop_identity_leave(struct hop_frame *f);
+void hop_identity_leave_dying(struct hop_frame *f);
+void hop_identity_drop_borrowed(struct hop_frame *f);
+unsigned int hop_fpu_size(void);
+long hop_switch_probe(struct hop_service *svc);
+int hop_identity_init(void);
+
+/* engine.c: calls, returns and aborts. */
+long hop_call(struct hop_service *svc, const struct hop_call __user *uarg);
+long hop_return(struct hop_service *svc, const struct hop_return __user *uarg);
+struct hop_frame *hop_task_frame(struct task_struct *t);
+bool hop_task_in_service(struct task_struct *t, struct hop_service *svc);
+void hop_request_abort(struct hop_frame *f, enum hop_abort_reason why, int sig);
+void hop_frames_unwind_dying(void);
+extern atomic_t hop_nr_frames;
+int hop_engine_init(void);
+void hop_engine_exit(void);
+
+/* hooks.c: the do_exit kprobe and the signal_generate probe. */
+int hop_hooks_init(void);
+void hop_hooks_exit(void);
+
+#endif /* HOP_INTERNAL_H */

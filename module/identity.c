@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * identity.c: moving the current task into a service's identity and back.
+ *
+ * A hop changes what the task *is* to user space without changing the task:
+ * its address space (mm), file table, fs (cwd, root, umask), credentials, FS
+ * and GS base, FPU/vector registers, blocked signals, rseq registration and
+ * sigaltstack.  Everything saved lives in the hop_frame; hop_identity_leave()
+ * puts back exactly what hop_identity_enter() took away.  The sequence for the
+ * mm mirrors kthread_use_mm()/exit_mm(), which cannot be used on a user task
+ * (see notes/kernel-internals.md, section 1).
+ */
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/task.h>
+#include <linux/sched/signal.h>
+#include <linux/mm.h>
+#include <linux/fdtable.h>
+#include <linux/fs_struct.h>
+#include <linux/cred.h>
+#include <linux/signal.h>
+#include <linux/rseq.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/types.h>
+#include <asm/fsgsbase.h>
+#include <asm/msr.h>
+#include <asm/mmu_context.h>
+#include "hop_internal.h"
+
+/* What stays deliverable during a hop: the unblockable and the synchronous. */
+static sigset_t hop_hop_blocked;
+
+static void hop_signals_init(void)
+{
+	sigfillset(&hop_hop_blocked);
+	sigdelsetmask(&hop_hop_blocked,
+		      sigmask(SIGKILL) | sigmask(SIGSTOP) | sigmask(SIGSEGV) |
+		      sigmask(SIGBUS) | sigmask(SIGILL) | sigmask(SIGFPE) |
+		      sigmask(SIGTRAP) | sigmask(SIGSYS));
+}
+
+/*
+ * Install @next as current's mm.  Callable from the exit hook, so it must not
+ * sleep: interrupts go off to hold back TLB-flush IPIs while loaded_mm and
+ * current->mm disagree.  The caller owns the references on both mms.
+ */
+static void hop_switch_mm(struct mm_struct *next)
+{
+	struct task_struct *tsk = current;
+	struct mm_struct *prev = tsk->mm;
+	unsigned long flags;
+
+	if (HOP_NEED_SYNC_MM_RSS)
+		hop_ksyms.sync_mm_rss(prev);
+	local_irq_save(flags);
+	/* A user task's active_mm holds no reference of its own. */
+	tsk->active_mm = next;
+	tsk->mm = next;
+	hop_ksyms.membarrier_update_current_mm(next);
+	hop_ksyms.switch_mm_irqs_off(prev, next, tsk);
+	local_irq_restore(flags);
+	/* Order the mm change against later user accesses, as kthread_use_mm(). */
+	smp_mb();
+}
+
+static void hop_fsgs_write(unsigned long fsbase, unsigned long gsbase)
+{
+	unsigned long flags;
+
+	preempt_disable();
+	loadsegment(fs, 0);
+	x86_fsbase_write_cpu(fsbase);
+	current->thread.fsindex = 0;
+	/* Without FSGSBASE the context switch trusts thread.fsbase. */
+	current->thread.fsbase = fsbase;
+	/* In the kernel the user GS base sits in KERNEL_GS_BASE (after swapgs). */
+	local_irq_save(flags);
+	wrmsrl(MSR_KERNEL_GS_BASE, gsbase);
+	local_irq_restore(flags);
+	current->thread.gsbase = gsbase;
+	preempt_enable();
+}
+
+unsigned int hop_fpu_size(void)
+{
+	return current->thread.fpu.fpstate->size;
+}
+
+/* Save the caller's FPU/vector registers and give the handler a clean set. */
+static void hop_fpu_save_scrub(struct hop_frame *f)
+{
+	struct fpstate *fps;
+
+	/* Flushes live user registers into fpstate; exit to user reloads them. */
+	kernel_fpu_begin_mask(0);
+	fps = current->thread.fpu.fpstate;
+	f->fpu_size = min(fps->size, f->fpu_size);
+	memcpy(f->fpu, &fps->regs, f->fpu_size);
+	if (cpu_feature_enabled(X86_FEATURE_XSAVE)) {
+		/* Every component in its init state; xcomp_bv stays valid. */
+		fps->regs.xsave.header.xfeatures = 0;
+		/* XRSTOR loads MXCSR whatever XSTATE_BV says. */
+		fps->regs.xsave.i387.mxcsr = MXCSR_DEFAULT;
+	} else {
+		memset(&fps->regs.fxsave, 0, sizeof(fps->regs.fxsave));
+		fps->regs.fxsave.cwd = 0x37f;
+		fps->regs.fxsave.mxcsr = MXCSR_DEFAULT;
+	}
+	kernel_fpu_end();
+}
+
+static void hop_fpu_restore(struct hop_frame *f)
+{
+	struct fpstate *fps;
+
+	kernel_fpu_begin_mask(0);
+	fps = current->thread.fpu.fpstate;
+	/* An fpstate that grew meanwhile (XFD) keeps its own tail in init state. */
+	memcpy(&fps->regs, f->fpu, min(fps->size, f->fpu_size));
+	kernel_fpu_end();
+}
+
+/*
+ * Take the references a hop borrows from the service: the address space (fails
+ * once the server's last user is gone), and the file table and fs of the
+ * server's group leader (gone once it has passed exit_files()/exit_fs()).
+ */
+int hop_identity_borrow(struct hop_service *svc, struct hop_frame *f)
+{
+	struct task_struct *leader = svc->leader;
+	int err = -ECONNREFUSED;
+
+	if (!mmget_not_zero(svc->mm))
+		return err;
+	task_lock(leader);
+	if (leader->files && leader->fs && leader->mm == svc->mm) {
+		f->srv_files = leader->files;
+		/*
+		 * A count of one lets fdget() skip the file reference, which is
+		 * wrong once two tasks use the table: take a real count.
+		 */
+		atomic_inc(&f->srv_files->count);
+		f->srv_fs = leader->fs;
+		spin_lock(&f->srv_fs->lock);
+		f->srv_fs->users++;
+		spin_unlock(&f->srv_fs->lock);
+		err = 0;
+	}
+	task_unlock(leader);
+	if (err) {
+		mmput(svc->mm);
+		return err;
+	}
+	f->srv_mm = svc->mm;
+	return 0;
+}
+
+static void hop_fs_put(struct fs_struct *fs)
+{
+	bool last;
+
+	spin_lock(&fs->lock);
+	last = !--fs->users;
+	spin_unlock(&fs->lock);
+	if (last)
+		hop_ksyms.free_fs_struct(fs);
+}
+
+/* Drop what hop_identity_borrow() took.  Sleeps; process context only. */
+void hop_identity_drop_borrowed(struct hop_frame *f)
+{
+	hop_ksyms.put_files_struct(f->srv_files);
+	hop_fs_put(f->srv_fs);
+	mmput(f->srv_mm);
+}
+
+/* Swap mm, files, fs and credentials; returns nothing because nothing can fail. */
+static void hop_swap_identity(struct mm_struct *mm, struct files_struct *files,
+			      struct fs_struct *fs, const struct cred *real_cred,
+			      const struct cred *cred)
+{
+	struct task_struct *tsk = current;
+
+	task_lock(tsk);
+	hop_switch_mm(mm);
+	tsk->files = files;
+	tsk->fs = fs;
+	task_unlock(tsk);
+	/* Only current writes its own credentials; readers use RCU. */
+	rcu_assign_pointer(tsk->real_cred, real_cred);
+	rcu_assign_pointer(tsk->cred, cred);
+}
+
+void hop_identity_enter(struct hop_frame *f, struct hop_service *svc,
+			struct hop_slot *slot)
+{
+	struct task_struct *tsk = current;
+
+	/* Caller state.  current_save_fsgs() syncs thread.fsbase/gsbase. */
+	current_save_fsgs();
+	f->fsbase = tsk->thread.fsbase;
+	f->gsbase = tsk->thread.gsbase;
+	hop_fpu_save_scrub(f);
+	sigprocmask(SIG_SETMASK, &hop_hop_blocked, &f->blocked);
+	hop_rseq_park(tsk, &f->rseq);
+	f->sas_ss_sp = tsk->sas_ss_sp;
+	f->sas_ss_size = tsk->sas_ss_size;
+	f->sas_ss_flags = tsk->sas_ss_flags;
+	tsk->sas_ss_sp = 0;
+	tsk->sas_ss_size = 0;
+	tsk->sas_ss_flags = SS_DISABLE;
+
+	f->mm = tsk->mm;
+	f->files = tsk->files;
+	f->fs = tsk->fs;
+	f->real_cred = tsk->real_cred;
+	f->cred = tsk->cred;
+	hop_swap_identity(f->srv_mm, f->srv_files, f->srv_fs,
+			  get_cred(svc->cred), get_cred(svc->cred));
+	hop_fsgs_write(slot->tls, 0);
+}
+
+/* The part of leaving that is safe in atomic context (the exit hook). */
+static void hop_identity_restore_core(struct hop_frame *f)
+{
+	struct task_struct *tsk = current;
+	const struct cred *real_cred = tsk->real_cred, *cred = tsk->cred;
+
+	hop_swap_identity(f->mm, f->files, f->fs, f->real_cred, f->cred);
+	/* put_cred() is safe here: the final free goes through RCU. */
+	put_cred(real_cred);
+	put_cred(cred);
+	hop_rseq_unpark(tsk, &f->rseq);
+	tsk->sas_ss_sp = f->sas_ss_sp;
+	tsk->sas_ss_size = f->sas_ss_size;
+	tsk->sas_ss_flags = f->sas_ss_flags;
+}
+
+void hop_identity_leave(struct hop_frame *f)
+{
+	hop_identity_restore_core(f);
+	hop_fsgs_write(f->fsbase, f->gsbase);
+	hop_fpu_restore(f);
+	/* Signals that arrived during the hop are delivered now, to the caller. */
+	sigprocmask(SIG_SETMASK, &f->blocked, NULL);
+	/* The cpu/mm_cid fields of the caller's rseq area are stale: refresh. */
+	rseq_set_notify_resume(current);
+}
+
+/*
+ * The task is exiting: put back what exit_mm(), exit_files() and the futex and
+ * rseq exit code will look at.  FPU, FS base and the signal mask die with it.
+ */
+void hop_identity_leave_dying(struct hop_frame *f)
+{
+	hop_identity_restore_core(f);
+}
+
+/*
+ * HOP_IOC_SWITCH_PROBE: the floor under a hop, one switch into the service's
+ * address space and back with nothing else, for the benchmarks.
+ */
+long hop_switch_probe(struct hop_service *svc)
+{
+	struct mm_struct *own = current->mm;
+
+	if (!mmget_not_zero(svc->mm))
+		return -ECONNREFUSED;
+	task_lock(current);
+	hop_switch_mm(svc->mm);
+	hop_switch_mm(own);
+	task_unlock(current);
+	mmput(svc->mm);
+	return 0;
+}
+
+int hop_identity_init(void)
+{
+	hop_signals_init();
+	return 0;
+}

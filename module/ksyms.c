@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksyms.c: the few kernel functions hop needs that are not exported, looked up
+ * once at load through kallsyms_lookup_name (itself found with a kprobe).  A
+ * missing symbol makes the load fail with a message naming it.
+ */
+#include <linux/kernel.h>
+#include <linux/kprobes.h>
+#include <linux/printk.h>
+#include <asm/ibt.h>
+#include "hop_internal.h"
+
+struct hop_ksyms hop_ksyms;
+
+typedef unsigned long (*kallsyms_lookup_name_t)(const char *name);
+
+static unsigned long hop_find_kallsyms_lookup_name(void)
+{
+	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	unsigned long addr;
+
+	/*
+	 * register_kprobe() resolves the address before it checks whether the
+	 * target may be probed, so kp.addr is filled in even when it refuses.
+	 */
+	if (!register_kprobe(&kp))
+		unregister_kprobe(&kp);
+	addr = (unsigned long)kp.addr;
+	if (!addr)
+		return 0;
+	/* With IBT the probe sits after the ENDBR (6.12): step back to the symbol. */
+	if (IS_ENABLED(CONFIG_X86_KERNEL_IBT) &&
+	    is_endbr(*(u32 *)(addr - ENDBR_INSN_SIZE)))
+		addr -= ENDBR_INSN_SIZE;
+	return addr;
+}
+
+static int hop_lookup(kallsyms_lookup_name_t lookup, const char *name, void **slot)
+{
+	unsigned long addr = lookup(name);
+
+	if (!addr) {
+		pr_err("hop: kernel symbol %s not found; this kernel is not supported\n", name);
+		return -ENOENT;
+	}
+	/*
+	 * An indirect call lands on the function's ENDBR; 6.12 seals (poisons)
+	 * the ENDBR of functions whose address is never taken, which would #CP
+	 * on a CPU that enforces IBT.
+	 */
+	if (IS_ENABLED(CONFIG_X86_KERNEL_IBT) && cpu_feature_enabled(X86_FEATURE_IBT) &&
+	    !is_endbr(*(u32 *)addr)) {
+		pr_err("hop: %s cannot be called indirectly under IBT; boot with ibt=off\n", name);
+		return -ENOEXEC;
+	}
+	*slot = (void *)addr;
+	return 0;
+}
+
+int hop_ksyms_init(void)
+{
+	kallsyms_lookup_name_t lookup;
+	int err;
+
+	lookup = (kallsyms_lookup_name_t)hop_find_kallsyms_lookup_name();
+	if (!lookup) {
+		pr_err("hop: kallsyms_lookup_name not found (kprobes disabled?)\n");
+		return -ENOENT;
+	}
+	err = hop_lookup(lookup, "switch_mm_irqs_off", (void **)&hop_ksyms.switch_mm_irqs_off);
+	err = err ?: hop_lookup(lookup, "membarrier_update_current_mm",
+				(void **)&hop_ksyms.membarrier_update_current_mm);
+	err = err ?: hop_lookup(lookup, "put_files_struct", (void **)&hop_ksyms.put_files_struct);
+	err = err ?: hop_lookup(lookup, "free_fs_struct", (void **)&hop_ksyms.free_fs_struct);
+	if (!err && HOP_NEED_SYNC_MM_RSS)
+		err = hop_lookup(lookup, "sync_mm_rss", (void **)&hop_ksyms.sync_mm_rss);
+	return err;
+}
