@@ -1,0 +1,212 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# bench/run.sh: the benchmark suite, run inside the test guest (make bench), writing JSON lines to $HOP_OUT.
+#
+#   bench/run.sh [full|pti|quick]
+#
+#   full   (default) floors; latency of every transport at 0, 64, 4096 and
+#          65536 bytes, same and cross CPU; throughput against 1..8 clients;
+#          hop with 2 slots against 1..8 clients; p99 under stress-ng CPU
+#          hogs; idle memory of a 64-slot hop service against 64-thread
+#          pipe and futex servers; perf bench sched pipe as an outside
+#          reference.  About 8 minutes under TCG (measured, see bench/README).
+#   pti    hop, pipe, futex and the floors at 64 bytes: what
+#          bench/run-claims.sh runs once per kernel command line
+#          (nopti, nopcid), which the guest cannot change itself.
+#   quick  one small cell per transport, to check that everything runs.
+#
+# The repository is read-only in the guest: results go to
+# $HOP_OUT/bench-<mode>.jsonl (one JSON line per result) and a log next to
+# it; bench/collect.sh copies them to bench/results/ on the host.
+# Environment: HOPBENCH (the binary, default build/bench/hopbench),
+# BENCH_REPS, BENCH_ITERS (scale the whole suite), BENCH_CELL_TIMEOUT.
+set -u
+
+mode=${1:-full}
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bin=${HOPBENCH:-$repo/build/bench/hopbench}
+out=${HOP_OUT:-$repo/out}
+reps=${BENCH_REPS:-5}
+iters=${BENCH_ITERS:-1000}
+# A cell that takes longer than this is cut off (and says so) rather than
+# eating the suite's time limit; cross-CPU wake-ups under TCG can be slow.
+cell_timeout=${BENCH_CELL_TIMEOUT:-90}
+res=$out/bench-$mode.jsonl
+log=$out/bench-$mode.log
+
+[ -x "$bin" ] || { echo "bench: $bin missing (make bench-build)" >&2; exit 2; }
+mkdir -p "$out"
+: >"$res"
+: >"$log"
+t_start=$(date +%s)
+
+say() { echo "bench: $*" | tee -a "$log" >&2; }
+
+# One hopbench invocation; its JSON line goes to the results, or a line that
+# records the failure, so that a gap in a table is never silent.
+cell() {
+	local line rc
+	line=$(timeout "$cell_timeout" "$bin" "$@" 2>>"$log")
+	rc=$?
+	if [ $rc -eq 0 ] && [ -n "$line" ]; then
+		printf '%s\n' "$line" >>"$res"
+	else
+		printf '{"error":"hopbench exited %d","args":"%s","kernel":"%s"}\n' \
+			"$rc" "$*" "$(uname -r)" >>"$res"
+		say "FAILED (rc=$rc): hopbench $*"
+	fi
+}
+
+# The Android binder driver: Debian builds binder_linux with /dev/binder
+# created at load (no binderfs).  Without it the binder cells say skipped.
+setup_binder() {
+	[ -e /dev/binder ] || [ -e /dev/binderfs/binder ] && return
+	if modprobe binder_linux devices=binder 2>>"$log"; then
+		say "loaded binder_linux"
+	fi
+	if [ ! -e /dev/binder ] && grep -qw binder /proc/filesystems; then
+		mkdir -p /dev/binderfs &&
+			mount -t binder binder /dev/binderfs 2>>"$log"
+	fi
+}
+
+# perf bench sched pipe: the outside reference for the pipe number.  It
+# reports usecs/op for one round trip between two processes.
+perf_pipe() {
+	local loops=$1 placement=$2 cmd=(perf bench sched pipe -l "$loops") o us
+	[ "$placement" = same ] && cmd=(taskset -c 0 "${cmd[@]}")
+	command -v perf >/dev/null || { say "no perf"; return; }
+	o=$(timeout "$cell_timeout" "${cmd[@]}" 2>&1)
+	us=$(printf '%s\n' "$o" | awk '/usecs\/op/ { print $1 }')
+	if [ -z "$us" ]; then
+		say "perf bench sched pipe failed: $o"
+		return
+	fi
+	printf '{"transport":"perf-sched-pipe","payload":4,"placement":"%s","clients":1,"reps":1,"iters":%d,"p50_ns":null,"mean_ns":%s,"ops_per_s":%s,"tool":"%s","kernel":"%s"}\n' \
+		"$placement" "$loops" \
+		"$(awk -v u="$us" 'BEGIN { printf "%.0f", u * 1000 }')" \
+		"$(awk -v u="$us" 'BEGIN { printf "%.0f", 1e6 / u }')" \
+		"$(perf --version 2>/dev/null)" "$(uname -r)" >>"$res"
+}
+
+transports="hop pipe futex eventfd unix uring binder"
+
+run_floors() {
+	for t in null-syscall null-ioctl mm-switch; do
+		cell --transport "$t" --payload 0 --placement same --reps "$reps" --iters "$iters"
+	done
+}
+
+run_latency() {
+	for placement in same cross; do
+		for p in 0 64 4096 65536; do
+			for t in $transports; do
+				cell --transport "$t" --payload "$p" --placement "$placement" \
+					--reps "$reps" --iters "$iters"
+			done
+		done
+	done
+}
+
+# Throughput: N client threads against one service.  "spread" puts client
+# i on CPU i % 2 and leaves the server unpinned, so that two CPUs can work;
+# "same" keeps everything on CPU 0.  Fewer iterations per client, so that a
+# cell costs about the same at every N.
+run_throughput() {
+	local n per
+	for placement in spread same; do
+		for n in 1 2 4 8; do
+			per=$((iters / n))
+			[ $per -lt 50 ] && per=50
+			for t in $transports; do
+				cell --transport "$t" --payload 64 --placement "$placement" \
+					--clients "$n" --reps "$reps" --iters "$per"
+			done
+		done
+	done
+}
+
+# Claim 4: a hop service with 2 slots against 1..8 clients; callers beyond
+# the slot count wait for a slot inside the module.
+run_slots() {
+	local n per
+	for n in 1 2 3 4 6 8; do
+		per=$((iters / n))
+		[ $per -lt 50 ] && per=50
+		cell --transport hop --payload 64 --placement spread --clients "$n" \
+			--slots 2 --reps "$reps" --iters "$per" --condition "slots=2"
+	done
+}
+
+# Claim 1: p99 while both CPUs run CPU hogs.  stress-ng is bounded by its own
+# --timeout and killed when the cells are done.
+run_stress() {
+	local pid
+	command -v stress-ng >/dev/null || { say "no stress-ng"; return; }
+	stress-ng --cpu 2 --timeout 600s --quiet >>"$log" 2>&1 &
+	pid=$!
+	sleep 1
+	for placement in same cross; do
+		for t in hop futex pipe; do
+			cell --transport "$t" --payload 64 --placement "$placement" \
+				--reps "$reps" --iters "$iters" --condition "stress-ng --cpu 2"
+		done
+	done
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	# The same cells without load, back to back, for the comparison.
+	for placement in same cross; do
+		for t in hop futex pipe; do
+			cell --transport "$t" --payload 64 --placement "$placement" \
+				--reps "$reps" --iters "$iters" --condition "idle"
+		done
+	done
+}
+
+# Claim 2: memory of an idle server.
+run_memory() {
+	for t in hop pipe futex; do
+		cell --memory --transport "$t" --threads 64
+	done
+}
+
+say "mode=$mode kernel=$(uname -r) reps=$reps iters=$iters -> $res"
+setup_binder
+case $mode in
+full)
+	run_floors
+	run_latency
+	run_throughput
+	run_slots
+	run_stress
+	run_memory
+	perf_pipe 5000 same
+	perf_pipe 5000 unpinned
+	;;
+pti)
+	# The condition names the boot options, so that results from guests
+	# booted differently stay apart.
+	cond="cmdline:$(tr ' ' '\n' </proc/cmdline | grep -E '^(nopti|nopcid|pti=|mitigations=)' | tr '\n' ' ')"
+	for t in null-syscall null-ioctl mm-switch; do
+		cell --transport "$t" --payload 0 --reps "$reps" --iters "$iters" --condition "$cond"
+	done
+	for t in hop pipe futex; do
+		cell --transport "$t" --payload 64 --placement same --reps "$reps" \
+			--iters "$iters" --condition "$cond"
+	done
+	perf_pipe 5000 same
+	;;
+quick)
+	for t in null-syscall null-ioctl mm-switch $transports; do
+		cell --transport "$t" --payload 64 --reps 3 --iters 100
+	done
+	cell --memory --transport hop --threads 8
+	;;
+*)
+	echo "usage: bench/run.sh [full|pti|quick]" >&2
+	exit 2
+	;;
+esac
+say "done in $(($(date +%s) - t_start))s: $(wc -l <"$res") results, $(grep -c '"error"' "$res") errors, $(grep -c '"skipped":true' "$res") skipped"
+# Errors are recorded in the results; the suite itself succeeded if it ran.
+exit 0
