@@ -1,0 +1,404 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""bench/report.py: turn hopbench JSON lines into a markdown table and gnuplot PNGs.
+
+    bench/report.py [-o DIR] RESULTS.jsonl...
+
+Writes DIR/table.md (default bench/results/) and, per input file, PNGs named
+after it: latency per transport and payload, throughput against clients,
+hop with 2 slots against clients, p99 idle against CPU hogs.  Results from
+bench/run.sh's pti mode (one file per kernel command line) are gathered in
+one table comparing hop and pipe with and without PTI and PCID.
+
+Every ratio is taken between results of the same file, i.e. the same guest
+run: under TCG emulation absolute times mean nothing and vary several-fold
+from boot to boot.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+TRANSPORTS = ["hop", "pipe", "futex", "eventfd", "unix", "uring", "binder"]
+FLOORS = ["null-syscall", "null-ioctl", "mm-switch"]
+PAYLOADS = [0, 64, 4096, 65536]
+
+
+def load(path):
+    rows = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                print(f"{path}:{n}: not JSON ({e}), skipped", file=sys.stderr)
+    return rows
+
+
+def us(ns):
+    if ns is None:
+        return "–"
+    return f"{ns / 1000:.1f}" if ns < 100000 else f"{ns / 1000:.0f}"
+
+
+def kops(v):
+    return "–" if v is None else f"{v / 1000:.1f}"
+
+
+def size(p):
+    return f"{p // 1024} KiB" if p >= 1024 else f"{p} B"
+
+
+def pick(rows, **kw):
+    """The one measured result matching kw (skips and errors excluded)."""
+    for r in rows:
+        if r.get("skipped") or "error" in r or r.get("mode") == "memory":
+            continue
+        if all(r.get(k) == v for k, v in kw.items()):
+            return r
+    return None
+
+
+def env_of(rows):
+    for r in rows:
+        if "cpu" in r:
+            return r
+    return {}
+
+
+def env_lines(e):
+    return [
+        f"- kernel `{e.get('kernel')}`, CPU `{e.get('cpu')}` x{e.get('ncpus')}, "
+        f"TCG hint: {e.get('tcg')}, hypervisor: {e.get('hypervisor')}",
+        f"- PTI: {e.get('pti')}, PCID in use: {e.get('pcid')}, "
+        f"cmdline nopti={e.get('nopti')} nopcid={e.get('nopcid')}",
+        f"- mitigations: {e.get('mitigations')}",
+        f"- clocksource `{e.get('clocksource')}`, one clock_gettime pair: "
+        f"{e.get('timer_ns')} ns (inside every sample)",
+        f"- date {e.get('date')}",
+    ]
+
+
+def gnuplot(script):
+    try:
+        subprocess.run(["gnuplot"], input=script, text=True, check=True,
+                       capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        err = getattr(e, "stderr", "") or str(e)
+        print(f"gnuplot failed: {err}", file=sys.stderr)
+
+
+TERM = "set terminal pngcairo size 1000,560 font 'DejaVu Sans,11'\n"
+
+
+def plot_latency(rows, placement, png, tmp):
+    dat = os.path.join(tmp, f"lat-{placement}.dat")
+    present = [t for t in TRANSPORTS if any(pick(rows, transport=t, payload=p,
+                                                 placement=placement, clients=1)
+                                            for p in PAYLOADS)]
+    if not present:
+        return False
+    with open(dat, "w") as f:
+        f.write("payload " + " ".join(present) + "\n")
+        for p in PAYLOADS:
+            vals = []
+            for t in present:
+                r = pick(rows, transport=t, payload=p, placement=placement,
+                         clients=1)
+                vals.append(f"{r['p50_ns'] / 1000:.3f}" if r else "NaN")
+            f.write(f'"{size(p)}" ' + " ".join(vals) + "\n")
+    e = env_of(rows)
+    cols = ", ".join(f"'' using {i + 2} title '{t}'" for i, t in enumerate(present))
+    gnuplot(TERM + f"""set output '{png}'
+set title "p50 round trip, 1 client, {placement} CPU ({e.get('kernel')}{'; TCG: compare ratios only' if e.get('tcg') else ''})"
+set style data histogram
+set style histogram cluster gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set logscale y
+set ylabel 'p50 round trip (us, log scale)'
+set xlabel 'payload each way'
+set key outside right top
+set grid ytics
+plot '{dat}' using 2:xtic(1) title '{present[0]}'{', ' + cols.split(', ', 1)[1] if len(present) > 1 else ''}
+""")
+    return True
+
+
+def plot_lines(series, title, ylabel, png, tmp, name, logy=False):
+    """series: {label: [(x, y), ...]} as lines against client count."""
+    if not any(series.values()):
+        return False
+    parts = []
+    for i, (label, pts) in enumerate(series.items()):
+        if not pts:
+            continue
+        dat = os.path.join(tmp, f"{name}-{i}.dat")
+        with open(dat, "w") as f:
+            for x, y in pts:
+                f.write(f"{x} {y}\n")
+        parts.append(f"'{dat}' using 1:2 with linespoints lw 2 title '{label}'")
+    gnuplot(TERM + f"""set output '{png}'
+set title "{title}"
+set xlabel 'client threads'
+set ylabel '{ylabel}'
+set key outside right top
+set grid
+set xtics (1,2,3,4,6,8)
+{'set logscale y' if logy else 'set yrange [0:*]'}
+plot {', '.join(parts)}
+""")
+    return True
+
+
+def report_file(path, rows, outdir, tmp, md):
+    stem = os.path.splitext(os.path.basename(path))[0]
+    e = env_of(rows)
+    md.append(f"## `{os.path.basename(path)}`\n")
+    md += env_lines(e)
+    md.append("")
+    md.append("Times are microseconds per round trip (median over repetitions of "
+              "each repetition's percentile); ops/s likewise.  Compare only "
+              "within this section: same guest, same boot.\n")
+
+    floors = [pick(rows, transport=t) for t in FLOORS]
+    if any(floors):
+        md.append("### Floors\n")
+        md.append("| floor | p50 us | p99 us | what |")
+        md.append("|---|---:|---:|---|")
+        what = {"null-syscall": "getppid()", "null-ioctl": "HOP_IOC_NOP",
+                "mm-switch": "HOP_IOC_SWITCH_PROBE: into the service's mm and back"}
+        for t, r in zip(FLOORS, floors):
+            if r:
+                md.append(f"| {t} | {us(r['p50_ns'])} | {us(r['p99_ns'])} | {what[t]} |")
+        md.append("")
+
+    for placement in ("same", "cross"):
+        hop = {p: pick(rows, transport="hop", payload=p, placement=placement,
+                       clients=1, condition="") for p in PAYLOADS}
+        have = [t for t in TRANSPORTS if any(
+            pick(rows, transport=t, payload=p, placement=placement, clients=1,
+                 condition="") for p in PAYLOADS)]
+        if not have:
+            continue
+        md.append(f"### Latency, 1 client, {placement} CPU\n")
+        md.append("p50 / p99 / p99.9 in us, and p50 as a multiple of hop's p50 "
+                  "at the same payload.\n")
+        md.append("| transport | " + " | ".join(size(p) for p in PAYLOADS) + " |")
+        md.append("|---|" + "---:|" * len(PAYLOADS))
+        for t in have:
+            cells = []
+            for p in PAYLOADS:
+                r = pick(rows, transport=t, payload=p, placement=placement,
+                         clients=1, condition="")
+                if not r:
+                    cells.append("–")
+                    continue
+                c = f"{us(r['p50_ns'])} / {us(r['p99_ns'])} / {us(r['p999_ns'])}"
+                h = hop[p]
+                if h and t != "hop" and h["p50_ns"]:
+                    c += f" (x{r['p50_ns'] / h['p50_ns']:.2f})"
+                cells.append(c)
+            md.append(f"| {t} | " + " | ".join(cells) + " |")
+        md.append("")
+        png = f"{stem}-latency-{placement}.png"
+        if plot_latency([r for r in rows if r.get("condition", "") == ""],
+                        placement, os.path.join(outdir, png), tmp):
+            md.append(f"![latency {placement}]({png})\n")
+
+    for placement in ("spread", "same"):
+        have = [t for t in TRANSPORTS if any(
+            pick(rows, transport=t, payload=64, placement=placement, clients=n,
+                 condition="") for n in (2, 4, 8))]
+        if not have:
+            continue
+        ns = (1, 2, 4, 8)
+        md.append(f"### Throughput, 64 B, N clients, placement {placement}\n")
+        md.append("kops/s (all clients together); p99 us in brackets.  "
+                  + ("spread: client i on CPU i % ncpus, server not pinned."
+                     if placement == "spread" else
+                     "same: every client and the server on CPU 0.") + "\n")
+        md.append("| transport | " + " | ".join(f"{n} cl" for n in ns) + " |")
+        md.append("|---|" + "---:|" * len(ns))
+        series = {}
+        for t in have:
+            cells, pts = [], []
+            for n in ns:
+                r = pick(rows, transport=t, payload=64, placement=placement,
+                         clients=n, condition="")
+                if r:
+                    cells.append(f"{kops(r['ops_per_s'])} [{us(r['p99_ns'])}]")
+                    pts.append((n, r["ops_per_s"]))
+                else:
+                    cells.append("–")
+            series[t] = pts
+            md.append(f"| {t} | " + " | ".join(cells) + " |")
+        md.append("")
+        png = f"{stem}-throughput-{placement}.png"
+        if plot_lines(series, f"throughput, 64 B, placement {placement} "
+                      f"({e.get('kernel')})", "round trips per second",
+                      os.path.join(outdir, png), tmp, f"tp-{placement}"):
+            md.append(f"![throughput {placement}]({png})\n")
+
+    slot_rows = sorted([r for r in rows if r.get("condition") == "slots=2"
+                        and not r.get("skipped") and "error" not in r],
+                       key=lambda r: r["clients"])
+    if slot_rows:
+        md.append("### hop with 2 slots against more clients (spread)\n")
+        md.append("| clients | kops/s | p50 us | p99 us | p99.9 us |")
+        md.append("|---:|---:|---:|---:|---:|")
+        for r in slot_rows:
+            md.append(f"| {r['clients']} | {kops(r['ops_per_s'])} | {us(r['p50_ns'])} | "
+                      f"{us(r['p99_ns'])} | {us(r['p999_ns'])} |")
+        md.append("")
+        png = f"{stem}-slots.png"
+        if plot_lines({"ops/s (2 slots)": [(r["clients"], r["ops_per_s"]) for r in slot_rows]},
+                      f"hop, 2 slots, 64 B ({e.get('kernel')})", "round trips per second",
+                      os.path.join(outdir, png), tmp, "slots"):
+            md.append(f"![slots]({png})\n")
+
+    stress = [(t, pl) for pl in ("same", "cross") for t in ("hop", "futex", "pipe")]
+    if any(pick(rows, transport=t, placement=pl, condition="stress-ng --cpu 2")
+           for t, pl in stress):
+        md.append("### p99 while both CPUs run `stress-ng --cpu 2`, 64 B\n")
+        md.append("| transport | placement | p50 idle | p99 idle | p50 hogs | p99 hogs | p99 hogs / idle |")
+        md.append("|---|---|---:|---:|---:|---:|---:|")
+        dat = os.path.join(tmp, "stress.dat")
+        with open(dat, "w") as f:
+            f.write("cell idle hogs\n")
+            for t, pl in stress:
+                a = pick(rows, transport=t, placement=pl, payload=64, condition="idle")
+                b = pick(rows, transport=t, placement=pl, payload=64,
+                         condition="stress-ng --cpu 2")
+                if not (a or b):
+                    continue
+                ratio = f"x{b['p99_ns'] / a['p99_ns']:.1f}" if a and b else "–"
+                md.append(f"| {t} | {pl} | {us(a and a['p50_ns'])} | {us(a and a['p99_ns'])} | "
+                          f"{us(b and b['p50_ns'])} | {us(b and b['p99_ns'])} | {ratio} |")
+                f.write(f'"{t} {pl}" {a["p99_ns"] / 1000 if a else "NaN"} '
+                        f'{b["p99_ns"] / 1000 if b else "NaN"}\n')
+        md.append("")
+        png = f"{stem}-stress.png"
+        gnuplot(TERM + f"""set output '{os.path.join(outdir, png)}'
+set title "p99, 64 B, idle vs stress-ng --cpu 2 ({e.get('kernel')})"
+set style data histogram
+set style histogram cluster gap 1
+set style fill solid 0.85 border -1
+set logscale y
+set ylabel 'p99 round trip (us, log scale)'
+set key outside right top
+set grid ytics
+plot '{dat}' using 2:xtic(1) title 'idle', '' using 3 title 'CPU hogs'
+""")
+        md.append(f"![stress]({png})\n")
+
+    mem = [r for r in rows if r.get("mode") == "memory" and not r.get("skipped")]
+    if mem:
+        md.append("### Idle server memory\n")
+        md.append("User: VmRSS and page tables of the server process.  Kernel "
+                  "estimate: threads x THREAD_SIZE plus threads x task_struct "
+                  "(slabinfo).  Measured: change of /proc/meminfo KernelStack "
+                  "and SUnreclaim while the server came up (noisy, and it "
+                  "includes hop.ko's own objects).\n")
+        md.append("| server | threads | VmRSS KiB | VmPTE KiB | kstack est KiB | task_struct est KiB | total est KiB | KernelStack delta KiB | SUnreclaim delta KiB |")
+        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in mem:
+            name = (f"hop, {r['slots']} slots" if r["transport"] == "hop"
+                    else f"{r['transport']}, {r['threads']} threads")
+            md.append(f"| {name} | {r['threads_in_process']} | {r['vm_rss_kb']} | "
+                      f"{r['vm_pte_kb']} | {r['kernel_stack_est_kb']} | "
+                      f"{r['task_struct_est_kb']} | {r['total_est_kb']} | "
+                      f"{r['kernel_stack_delta_kb']} | {r['sunreclaim_delta_kb']} |")
+        md.append("")
+
+    perf = [r for r in rows if r.get("transport") == "perf-sched-pipe"]
+    if perf:
+        md.append("### Outside reference: `perf bench sched pipe`\n")
+        pipe = pick(rows, transport="pipe", payload=64, placement="same", clients=1,
+                    condition="")
+        for r in perf:
+            line = (f"- {r['placement']}: {us(r['mean_ns'])} us per round trip "
+                    f"(mean of {r['iters']}; {r.get('tool')})")
+            if pipe and r["placement"] == "same":
+                line += f"; hopbench pipe 64 B same: p50 {us(pipe['p50_ns'])} us"
+            md.append(line)
+        md.append("")
+
+    bad = [r for r in rows if r.get("skipped") or "error" in r]
+    if bad:
+        md.append("### Skipped or failed\n")
+        for r in bad:
+            if "error" in r:
+                md.append(f"- error: {r['error']}: `{r.get('args')}`")
+            else:
+                what = ("memory" if r.get("mode") == "memory" else
+                        f"{r.get('payload')} B {r.get('placement')} "
+                        f"{r.get('clients')} cl")
+                md.append(f"- skipped: {r.get('transport')} {what}: {r.get('reason')}")
+        md.append("")
+
+
+def report_pti(runs, outdir, tmp, md):
+    """runs: [(path, rows)] from run.sh's pti mode, one per kernel cmdline."""
+    md.append("## hop and pipe with and without PTI and PCID\n")
+    md.append("One guest boot per line (bench/run-claims.sh); ratios are within a "
+              "line.  p50 us.\n")
+    md.append("| kernel | cmdline | PTI | PCID | null-syscall | null-ioctl | mm-switch | hop 64 B | pipe 64 B | futex 64 B | pipe / hop | futex / hop |")
+    md.append("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for path, rows in runs:
+        e = env_of(rows)
+        get = {t: pick(rows, transport=t) for t in FLOORS + ["hop", "pipe", "futex"]}
+        cond = next((r.get("condition", "") for r in rows if r.get("condition")), "")
+        cond = cond.replace("cmdline:", "").strip() or "(default)"
+
+        def p50(t):
+            return us(get[t]["p50_ns"]) if get[t] else "–"
+
+        def ratio(t):
+            if get[t] and get["hop"]:
+                return f"x{get[t]['p50_ns'] / get['hop']['p50_ns']:.2f}"
+            return "–"
+        md.append(f"| {e.get('kernel')} | {cond} | {e.get('pti')} | {e.get('pcid')} | "
+                  f"{p50('null-syscall')} | {p50('null-ioctl')} | {p50('mm-switch')} | "
+                  f"{p50('hop')} | {p50('pipe')} | {p50('futex')} | {ratio('pipe')} | "
+                  f"{ratio('futex')} |")
+    md.append("")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-o", "--outdir", default=os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "results"))
+    ap.add_argument("files", nargs="+")
+    a = ap.parse_args()
+    os.makedirs(a.outdir, exist_ok=True)
+    md = ["# hopbench results\n",
+          "Generated by bench/report.py from " +
+          ", ".join(f"`{os.path.basename(f)}`" for f in a.files) + ".  "
+          "Under QEMU TCG (no KVM here) absolute times mean nothing and vary "
+          "several-fold between boots: read ratios within one section.\n"]
+    pti_runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in a.files:
+            rows = load(path)
+            if not rows:
+                continue
+            if "-pti" in os.path.basename(path):
+                pti_runs.append((path, rows))
+            else:
+                report_file(path, rows, a.outdir, tmp, md)
+        if pti_runs:
+            report_pti(pti_runs, a.outdir, tmp, md)
+    out = os.path.join(a.outdir, "table.md")
+    with open(out, "w") as f:
+        f.write("\n".join(md) + "\n")
+    print(out)
+
+
+if __name__ == "__main__":
+    main()
