@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# host-tests.sh: tests of the test runner itself, on the host, as KTAP (make check counts them).
+#
+# A runner that never fails is worse than none: these check that the kernel
+# log checker flags what it must and passes what it must, that the summary
+# counts a known set of results right, and that the scripts parse.
+set -u
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+fx="$here/fixtures"
+n=0 pass=0 fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+t() { # DESCRIPTION COMMAND...
+	local desc=$1
+	shift
+	n=$((n + 1))
+	if "$@" >"$tmp/out" 2>&1; then
+		echo "ok $n $desc"; pass=$((pass + 1))
+	else
+		sed 's/^/# /' "$tmp/out"
+		echo "not ok $n $desc"; fail=$((fail + 1))
+	fi
+}
+fails() { ! "$@"; }
+flags_line() { printf '%s\n' "[    1.000000] hop: fine" "$1" >"$tmp/log"; ! "$here/kmsg-check.sh" "$tmp/log"; }
+
+summary_counts() {
+	local out
+	out=$("$here/summarize.sh" "$fx/check" pass_test crash_test missing_test)
+	[ $? -ne 0 ] && [ "$(tail -n 1 <<<"$out")" = "6 passed, 6 failed, 1 skipped" ]
+}
+summary_clean() {
+	mkdir -p "$tmp/ok/k/tests"
+	cp "$fx/check/fixture-kernel/env" "$tmp/ok/k/"
+	printf 'insmod=ok\nrc=0\nrmmod=ok\nkmsg=clean\nend\n' >"$tmp/ok/k/result"
+	cp "$fx/check/fixture-kernel/tests/pass_test."* "$tmp/ok/k/tests/"
+	[ "$("$here/summarize.sh" "$tmp/ok" pass_test | tail -n 1)" = "6 passed, 0 failed, 1 skipped" ]
+}
+releases_match_series() {
+	local k r s
+	for k in $("$here/kernels.sh" shorts); do
+		r=$("$here/kernels.sh" release "$k") s=$("$here/kernels.sh" series "$k")
+		# shellcheck disable=SC2053 # the series is a glob
+		[[ $r == $s ]] || { echo "$k: $r is not in $s"; return 1; }
+	done
+}
+
+echo "TAP version 13"
+echo "1..17"
+t "kmsg-check passes a clean boot log" "$here/kmsg-check.sh" "$fx/kmsg-clean.txt"
+t "kmsg-check flags a log with a WARNING: line" fails "$here/kmsg-check.sh" "$fx/kmsg-warning.txt"
+t "kmsg-check flags BUG:" flags_line "[    2.1] BUG: kernel NULL pointer dereference, address: 0000000000000008"
+t "kmsg-check flags Oops" flags_line "[    2.1] Oops: 0002 [#1] PREEMPT SMP NOPTI"
+t "kmsg-check flags Call Trace" flags_line "[    2.1]  Call Trace:"
+t "kmsg-check flags lockdep cycles" flags_line "[    2.1] possible circular locking dependency detected"
+t "kmsg-check flags inconsistent lock state" flags_line "[    2.1] inconsistent lock state"
+t "kmsg-check flags KASAN" flags_line "[    2.1] KASAN: maybe wild-memory-access in range [0x0003088000000000-0x0003088000000007]"
+t "kmsg-check flags UBSAN" flags_line "[    2.1] UBSAN: array-index-out-of-bounds in module/main.c:12:3"
+t "kmsg-check flags kmemleak leaks" flags_line "[    2.1] kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)"
+t "kmsg-check fails on a missing log" fails "$here/kmsg-check.sh" "$tmp/nonexistent"
+t "summarize counts failures, crashes, skips and guards" summary_counts
+t "summarize passes a clean run" summary_clean
+t "every kernel resolves to a release of its series" releases_match_series
+t "the guest init scripts parse (busybox sh, sh)" bash -c "busybox sh -n '$here/init' && sh -n '$here/guest-init.sh'"
+t "the host scripts parse (bash -n)" bash -c "for f in '$here'/*.sh; do bash -n \"\$f\" || exit 1; done"
+t ".ci/run calls make check" grep -qx 'make check' "$here/../../.ci/run"
+echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
+[ "$fail" -eq 0 ]
