@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hop_testlib.h: what the hop selftests share: starting a server process that
+ * serves one handler, unique names, raw ioctls.  Header-only because every
+ * test is its own program.
+ */
+#ifndef HOP_TESTLIB_H
+#define HOP_TESTLIB_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <linux/hop.h>
+#include <hop.h>
+
+/* A name no other test uses at the same time. */
+static inline const char *hop_test_name(const char *base)
+{
+	static char buf[HOP_NAME_MAX];
+	static int seq;
+
+	snprintf(buf, sizeof(buf), "%s-%d-%d", base, getpid(), seq++);
+	return buf;
+}
+
+/* ioctl() that returns -errno like the module does, for exact-errno checks. */
+static inline long hop_test_ioctl(int fd, unsigned long cmd, const void *arg)
+{
+	long r = ioctl(fd, cmd, arg);
+
+	return r < 0 ? -errno : r;
+}
+
+struct hop_test_server {
+	pid_t pid;
+	char name[HOP_NAME_MAX];
+};
+
+/*
+ * Fork a server that runs @setup (may be NULL), serves @fn as @name and then
+ * sleeps until killed.  Returns 0 once the service is registered, or the
+ * -errno hop_serve() returned in the child.
+ */
+static inline int hop_test_server_start(struct hop_test_server *srv, const char *name,
+					 hop_handler_t fn, void *ctx,
+					 const struct hop_serve_opts *opts,
+					 void (*setup)(void))
+{
+	int pipefd[2], err = -EIO;
+
+	snprintf(srv->name, sizeof(srv->name), "%s", name);
+	if (pipe(pipefd))
+		return -errno;
+	srv->pid = fork();
+	if (srv->pid < 0)
+		return -errno;
+	if (srv->pid == 0) {
+		struct hop_service *svc;
+
+		close(pipefd[0]);
+		/* A test that dies must not leave its server behind. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (setup)
+			setup();
+		err = hop_serve(&svc, name, fn, ctx, opts);
+		if (write(pipefd[1], &err, sizeof(err)) != sizeof(err))
+			_exit(2);
+		close(pipefd[1]);
+		if (err)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(pipefd[1]);
+	if (read(pipefd[0], &err, sizeof(err)) != sizeof(err))
+		err = -EIO;
+	close(pipefd[0]);
+	if (err) {
+		waitpid(srv->pid, NULL, 0);
+		srv->pid = 0;
+	}
+	return err;
+}
+
+/* Kill the server and reap it; returns its wait status. */
+static inline int hop_test_server_stop(struct hop_test_server *srv)
+{
+	int status = 0;
+
+	if (srv->pid > 0) {
+		kill(srv->pid, SIGKILL);
+		waitpid(srv->pid, &status, 0);
+		srv->pid = 0;
+	}
+	return status;
+}
+
+/* Fill a hop_call for the raw ioctl. */
+static inline struct hop_call hop_test_call_args(const void *req, size_t req_len,
+						 void *resp, size_t resp_cap)
+{
+	struct hop_call c;
+
+	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
+	c.req = (unsigned long)req;
+	c.req_len = req_len;
+	c.resp = (unsigned long)resp;
+	c.resp_cap = resp_cap;
+	return c;
+}
+
+/* A trivial handler: copy the request to the reply. */
+static inline ssize_t hop_test_echo(void *ctx, const void *req, size_t len,
+				    void *resp, size_t cap)
+{
+	(void)ctx;
+	if (len > cap)
+		return -EMSGSIZE;
+	memcpy(resp, req, len);
+	return (ssize_t)len;
+}
+
+#endif /* HOP_TESTLIB_H */
