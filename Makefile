@@ -103,13 +103,15 @@ build/lib/libhop.so: build/lib/libhop.so.0
 comma := ,
 
 # --- user programs: one per file, bench is one program ----------------------
+# Dependency files are hidden (.NAME.d) so that build/selftests/ and
+# build/examples/ list programs only.
 build/selftests/%: selftests/%.c build/lib/libhop.a | $(KSFT_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(HOP_CFLAGS) -o $@ $< $(LDLIBS)
+	$(CC) $(HOP_CFLAGS) -MF $(@D)/.$(@F).d -o $@ $< $(LDLIBS)
 
 build/examples/%: examples/%.c build/lib/libhop.a | $(KSFT_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(HOP_CFLAGS) -o $@ $< $(LDLIBS)
+	$(CC) $(HOP_CFLAGS) -MF $(@D)/.$(@F).d -o $@ $< $(LDLIBS)
 
 build/bench/obj/%.o: bench/%.c | $(KSFT_HDR)
 	@mkdir -p $(@D)
@@ -127,7 +129,7 @@ $(KSFT_HDR): $(LINUX_SRC_TAR)
 		$(KSFT_MEMBER)/kselftest_harness.h $(KSFT_MEMBER)/kselftest.h && \
 	rm -rf $(KSFT_DIR) && mv $$tmp $(KSFT_DIR)
 
--include $(wildcard build/*/*.d build/*/obj/*.d)
+-include $(wildcard build/*/.*.d build/*/obj/*.d)
 
 # --- the test VM ------------------------------------------------------------
 $(HOP_CACHE)/kernels/%/.unpacked:
