@@ -5,7 +5,7 @@
 #   make check           install what is missing, build, run every test on every kernel
 #   make demo            boot the 6.12 guest and run examples/demo.sh there
 #   make vm-run CMD='...' [KERNEL=6.1|6.12] [APPEND='...'] [TIMEOUT=s]
-#   make bench           run bench/run.sh in the guest (KERNEL=6.12)
+#   make bench [BENCH_MODE=full|pti|quick]   run bench/run.sh in the guest (KERNEL=6.12)
 #   make deps            install missing packages and fetch the guest kernels
 #   make clean           remove build/ and out/ (the cache stays)
 
@@ -16,7 +16,8 @@ CMD ?= true
 APPEND ?=
 # Recipes read these from the environment, so that CMD needs no quoting, and
 # $(value) keeps make from expanding the $(...) and $$ written in them.
-export HOP_CACHE KERNEL TIMEOUT
+BENCH_MODE ?=
+export HOP_CACHE KERNEL TIMEOUT BENCH_MODE
 export HOP_CMD := $(value CMD)
 export HOP_APPEND := $(value APPEND)
 
@@ -162,7 +163,7 @@ demo: deps
 bench: deps
 	@[ -x bench/run.sh ] || { echo "bench/run.sh does not exist yet"; exit 1; }
 	@$(MAKE) --no-print-directory vm-prep
-	@$(VM)/run-vm.sh -k "$$KERNEL" -t "$$TIMEOUT" -- bench/run.sh
+	@$(VM)/run-vm.sh -k "$$KERNEL" -t "$$TIMEOUT" -- "bench/run.sh $$BENCH_MODE"
 
 clean:
 	rm -rf build out
