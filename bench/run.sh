@@ -79,7 +79,8 @@ setup_binder() {
 # perf bench sched pipe: the outside reference for the pipe number.  It
 # reports usecs/op for one round trip between two processes.
 perf_pipe() {
-	local loops=$1 placement=$2 cmd=(perf bench sched pipe -l "$loops") o us
+	local loops=$1 placement=$2 o us
+	local cmd=(perf bench sched pipe -l "$loops")
 	[ "$placement" = same ] && cmd=(taskset -c 0 "${cmd[@]}")
 	command -v perf >/dev/null || { say "no perf"; return; }
 	o=$(timeout "$cell_timeout" "${cmd[@]}" 2>&1)
