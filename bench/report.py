@@ -120,6 +120,7 @@ set style data histogram
 set style histogram cluster gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
+set xrange [-0.6:3.6]
 set logscale y
 set ylabel 'p50 round trip (us, log scale)'
 set xlabel 'payload each way'
