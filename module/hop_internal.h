@@ -209,4 +209,8 @@ void hop_engine_exit(void);
 int hop_hooks_init(void);
 void hop_hooks_exit(void);
 
+/* guards.c: operations refused to and about hopped tasks. */
+int hop_guards_init(void);
+void hop_guards_exit(void);
+
 #endif /* HOP_INTERNAL_H */

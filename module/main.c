@@ -145,13 +145,18 @@ static int __init hop_init(void)
 	err = hop_hooks_init();
 	if (err)
 		goto err_engine;
+	err = hop_guards_init();
+	if (err)
+		goto err_hooks;
 	hop_misc.mode = hop_dev_mode & 0777;
 	err = misc_register(&hop_misc);
 	if (err)
-		goto err_hooks;
+		goto err_guards;
 	pr_info("hop: /dev/hop ready, ABI %d\n", HOP_ABI_VERSION);
 	return 0;
 
+err_guards:
+	hop_guards_exit();
 err_hooks:
 	hop_hooks_exit();
 err_engine:
@@ -162,6 +167,7 @@ err_engine:
 static void __exit hop_exit(void)
 {
 	misc_deregister(&hop_misc);
+	hop_guards_exit();
 	hop_hooks_exit();
 	hop_engine_exit();
 	/* Frames are freed with kfree_rcu(); let them go before the text does. */

@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fault_test: the fault table of the design, one test per row.  A client
+ * killed mid-hop, a server that exits with hops in flight, a handler that
+ * faults or never returns, signals sent to a hopped client, a handler that
+ * calls fork or exit: each has a defined outcome, and no side corrupts the
+ * other.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <time.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
+#include "kselftest_harness.h"
+#include "hop_testlib.h"
+
+/* An address neither the test nor libhop maps by chance. */
+#define SENTINEL_ADDR ((void *)0x6f0000000000UL)
+#define SENTINEL_BYTE 0xa5
+#define SERVER_FD 77
+
+static void map_sentinel(void)
+{
+	void *p = mmap(SENTINEL_ADDR, 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (p != SENTINEL_ADDR)
+		_exit(3);
+	memset(p, SENTINEL_BYTE, 4096);
+	/* A server file at a number the clients never use. */
+	if (dup2(open("/dev/null", O_RDONLY), SERVER_FD) != SERVER_FD)
+		_exit(3);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Not a constant, so the compiler does not see the fault coming. */
+volatile int *volatile bad_pointer = (int *)16;
+
+/* One handler that does what the request says. */
+static ssize_t misbehave(void *ctx, const void *req, size_t len, void *resp, size_t cap)
+{
+	char cmd[32] = "";
+	const unsigned char *s = SENTINEL_ADDR;
+	int i;
+
+	(void)ctx;
+	memcpy(cmd, req, len < sizeof(cmd) - 1 ? len : sizeof(cmd) - 1);
+	if (!strcmp(cmd, "check")) {
+		/* Is the server's sentinel page untouched? */
+		for (i = 0; i < 4096; i++)
+			if (s[i] != SENTINEL_BYTE)
+				return -EIO;
+		return 0;
+	}
+	if (!strcmp(cmd, "sleep"))
+		usleep(1500 * 1000);
+	else if (!strcmp(cmd, "nap"))
+		usleep(300 * 1000);
+	else if (!strcmp(cmd, "spin"))
+		for (;;)
+			__asm__ volatile("" ::: "memory");
+	else if (!strcmp(cmd, "segv"))
+		*bad_pointer = 1;
+	else if (!strcmp(cmd, "ill"))
+		__asm__ volatile("ud2");
+	else if (!strcmp(cmd, "fpe"))
+		/* In assembly: gcc turns 1 / x into a compare, with no #DE. */
+		__asm__ volatile("xor %%ecx, %%ecx\n\tmov $1, %%eax\n\tcltd\n\tidiv %%ecx"
+				 ::: "eax", "ecx", "edx");
+	else if (!strcmp(cmd, "bus")) {
+		FILE *f = tmpfile();
+		volatile char *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fileno(f), 0);
+
+		i = p[0];	/* beyond the end of an empty file */
+	} else if (!strcmp(cmd, "abort")) {
+		abort();
+	} else if (!strcmp(cmd, "exit")) {
+		exit(7);
+	} else if (!strcmp(cmd, "fork")) {
+		pid_t pid = fork();
+
+		if (pid == 0)
+			_exit(0);
+		return pid < 0 ? -errno : 1;
+	} else if (!strcmp(cmd, "exec")) {
+		execl("/bin/true", "true", (char *)NULL);
+		return -errno;
+	} else if (!strcmp(cmd, "setuid")) {
+		return setresuid(1000, 1000, 1000) ? -errno : 1;
+	}
+	return hop_test_echo(ctx, req, len, resp, cap);
+}
+
+FIXTURE(srv)
+{
+	struct hop_test_server srv;
+	struct hop_conn *conn;
+};
+
+FIXTURE_SETUP(srv)
+{
+	struct hop_serve_opts opts = { .size = sizeof(opts), .slots = 2 };
+
+	ASSERT_EQ(0, hop_test_server_start(&self->srv, hop_test_name("fault"), misbehave,
+					   NULL, &opts, map_sentinel));
+	ASSERT_EQ(0, hop_connect(&self->conn, self->srv.name));
+}
+
+FIXTURE_TEARDOWN(srv)
+{
+	hop_disconnect(self->conn);
+	hop_test_server_stop(&self->srv);
+}
+
+static struct hop_service_info info_of(struct hop_conn *conn)
+{
+	struct hop_service_info info;
+
+	memset(&info, 0, sizeof(info));
+	hop_fd_info(hop_conn_fd(conn), &info);
+	return info;
+}
+
+static int wait_busy(struct hop_conn *conn, unsigned int busy)
+{
+	long long t0 = now_ms();
+
+	while (info_of(conn).slots_busy != busy)
+		if (now_ms() - t0 > 10000)
+			return -1;
+		else
+			usleep(1000);
+	return 0;
+}
+
+/* ---- row: client killed mid-hop ------------------------------------------ */
+
+static void *hop_thread(void *arg)
+{
+	struct hop_conn *conn = arg;
+
+	hop_call(conn, "sleep", 5, NULL, 0);
+	return NULL;
+}
+
+static int pause_fn(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return 0;
+}
+
+TEST_F(srv, client_killed_mid_hop)
+{
+	int *clear_tid;
+	pid_t child;
+	int status;
+
+	/*
+	 * The client's exit path writes 0 to its clear_child_tid word and wakes
+	 * it.  Put that word at SENTINEL_ADDR, shared with us: the write must
+	 * land here, in the client, and never in the server's sentinel page at
+	 * the same address.
+	 */
+	clear_tid = mmap(SENTINEL_ADDR, 4096, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	ASSERT_EQ(SENTINEL_ADDR, (void *)clear_tid);
+	*clear_tid = 12345;
+	child = fork();
+	if (child == 0) {
+		static char helper_stack[16384] __attribute__((aligned(16)));
+		pthread_t th;
+
+		/*
+		 * The kernel writes clear_child_tid only while another task
+		 * still uses the mm: a CLONE_VM helper outside this thread
+		 * group keeps it so when the whole client is killed.
+		 */
+		clear_tid[1] = clone(pause_fn, helper_stack + sizeof(helper_stack),
+				     CLONE_VM | SIGCHLD, NULL);
+		pthread_create(&th, NULL, hop_thread, self->conn);
+		/* The main thread hops too, with our clear_child_tid word. */
+		syscall(SYS_set_tid_address, clear_tid);
+		hop_call(self->conn, "sleep", 5, NULL, 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_busy(self->conn, 2));
+	ASSERT_EQ(0, kill(child, SIGKILL));
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+	/* The exit path wrote the client's word, not the server's. */
+	EXPECT_EQ(0, *clear_tid);
+	ASSERT_GT(clear_tid[1], 0);
+	kill(clear_tid[1], SIGKILL);
+	EXPECT_EQ(0, hop_call(self->conn, "check", 5, NULL, 0));
+	/* Both slots are free again and the deaths were counted. */
+	EXPECT_EQ(0, info_of(self->conn).slots_busy);
+	EXPECT_EQ(2, info_of(self->conn).client_deaths);
+	EXPECT_EQ(2, hop_call(self->conn, "ok", 2, (char[8]){ 0 }, 8));
+	munmap(clear_tid, 4096);
+}
+
+/* ---- row: server exits with hops in flight -------------------------------- */
+
+static void *nap_thread(void *arg)
+{
+	return (void *)hop_call(arg, "nap", 3, (char[8]){ 0 }, 8);
+}
+
+TEST_F(srv, server_killed_with_hop_in_flight)
+{
+	pthread_t th;
+	void *ret;
+	struct hop_conn *again;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, nap_thread, self->conn));
+	ASSERT_EQ(0, wait_busy(self->conn, 1));
+	hop_test_server_stop(&self->srv);	/* SIGKILL and reap */
+	/* The hop in flight finishes: it holds the server's mm and files. */
+	pthread_join(th, &ret);
+	EXPECT_EQ(3, (long)ret);
+	/* New calls are refused, and the name is free again. */
+	EXPECT_EQ(-ECONNREFUSED, hop_call(self->conn, "x", 1, NULL, 0));
+	EXPECT_EQ(-ENOENT, hop_connect(&again, self->srv.name));
+}
+
+TEST_F(srv, server_exit_without_hops)
+{
+	struct hop_conn *again;
+
+	hop_test_server_stop(&self->srv);
+	EXPECT_EQ(-ECONNREFUSED, hop_call(self->conn, "x", 1, NULL, 0));
+	EXPECT_EQ(-ENOENT, hop_connect(&again, self->srv.name));
+}
+
+/* ---- row: handler faults --------------------------------------------------- */
+
+FIXTURE(faulting)
+{
+	struct hop_test_server srv;
+	struct hop_conn *conn;
+};
+
+FIXTURE_VARIANT(faulting)
+{
+	const char *cmd;
+};
+FIXTURE_VARIANT_ADD(faulting, segv) { .cmd = "segv" };
+FIXTURE_VARIANT_ADD(faulting, ill) { .cmd = "ill" };
+FIXTURE_VARIANT_ADD(faulting, fpe) { .cmd = "fpe" };
+FIXTURE_VARIANT_ADD(faulting, bus) { .cmd = "bus" };
+FIXTURE_VARIANT_ADD(faulting, abort) { .cmd = "abort" };
+
+FIXTURE_SETUP(faulting)
+{
+	ASSERT_EQ(0, hop_test_server_start(&self->srv, hop_test_name("faulting"), misbehave,
+					   NULL, NULL, map_sentinel));
+	ASSERT_EQ(0, hop_connect(&self->conn, self->srv.name));
+}
+
+FIXTURE_TEARDOWN(faulting)
+{
+	hop_disconnect(self->conn);
+	hop_test_server_stop(&self->srv);
+}
+
+TEST_F(faulting, handler_fault_aborts_hop_only)
+{
+	struct hop_service_info info;
+	char buf[8];
+
+	EXPECT_EQ(-ECONNABORTED, hop_call(self->conn, variant->cmd, strlen(variant->cmd), NULL, 0));
+	info = info_of(self->conn);
+	EXPECT_EQ(1, info.faults);
+	EXPECT_EQ(1, info.aborted);
+	EXPECT_EQ(0, info.slots_busy);
+	/* The client lives, and the server still serves. */
+	EXPECT_EQ(2, hop_call(self->conn, "ok", 2, buf, sizeof(buf)));
+	EXPECT_EQ(0, hop_call(self->conn, "check", 5, NULL, 0));
+}
+
+/* ---- row: handler never returns ------------------------------------------- */
+
+TEST_F(srv, deadline_aborts_spinning_and_sleeping_handlers)
+{
+	struct hop_call_opts o = { .size = sizeof(o), .timeout_ns = 200 * 1000 * 1000 };
+	long long t0 = now_ms();
+
+	EXPECT_EQ(-ETIMEDOUT, hop_call_opts(self->conn, "spin", 4, NULL, 0, &o));
+	EXPECT_EQ(-ETIMEDOUT, hop_call_opts(self->conn, "sleep", 5, NULL, 0, &o));
+	EXPECT_LT(now_ms() - t0, 1400);
+	EXPECT_EQ(2, info_of(self->conn).timeouts);
+	EXPECT_EQ(0, info_of(self->conn).slots_busy);
+	EXPECT_EQ(2, hop_call(self->conn, "ok", 2, (char[8]){ 0 }, 8));
+}
+
+/* ---- row: signals to a hopped client --------------------------------------- */
+
+static volatile sig_atomic_t usr1_count;
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1_count++;
+}
+
+struct sig_target {
+	struct hop_conn *conn;
+	pid_t tid;
+	long result;
+};
+
+static void *signalled_thread(void *arg)
+{
+	struct sig_target *t = arg;
+
+	t->tid = gettid();
+	t->result = hop_call(t->conn, "sleep", 5, (char[8]){ 0 }, 8);
+	return NULL;
+}
+
+TEST_F(srv, signals_held_until_hop_ends)
+{
+	struct sig_target t = { .conn = self->conn };
+	pthread_t th;
+
+	signal(SIGUSR1, on_usr1);
+	usr1_count = 0;
+	ASSERT_EQ(0, pthread_create(&th, NULL, signalled_thread, &t));
+	ASSERT_EQ(0, wait_busy(self->conn, 1));
+	ASSERT_EQ(0, syscall(SYS_tgkill, getpid(), t.tid, SIGUSR1));
+	usleep(100 * 1000);
+	/* Held: the handler is not interrupted and the hop completes. */
+	EXPECT_EQ(0, usr1_count);
+	pthread_join(th, NULL);
+	EXPECT_EQ(5, t.result);
+	/* Then delivered, once, in the client. */
+	EXPECT_EQ(1, usr1_count);
+}
+
+TEST_F(srv, sigstop_sigcont_mid_hop)
+{
+	pid_t child;
+	int status;
+
+	child = fork();
+	if (child == 0)
+		_exit(hop_call(self->conn, "sleep", 5, (char[8]){ 0 }, 8) == 5 ? 0 : 1);
+	ASSERT_EQ(0, wait_busy(self->conn, 1));
+	ASSERT_EQ(0, kill(child, SIGSTOP));
+	ASSERT_EQ(child, waitpid(child, &status, WUNTRACED));
+	EXPECT_TRUE(WIFSTOPPED(status));
+	ASSERT_EQ(0, kill(child, SIGCONT));
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* ---- row: handler calls exit or fork --------------------------------------- */
+
+TEST_F(srv, handler_exit_ends_the_calling_client_only)
+{
+	pid_t child;
+	int status;
+
+	/* exit() in a handler is a syscall of the calling task: the client exits. */
+	child = fork();
+	if (child == 0) {
+		hop_call(self->conn, "exit", 4, NULL, 0);
+		_exit(99);
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(7, WEXITSTATUS(status));
+	/* The server was not touched and serves on. */
+	EXPECT_EQ(0, hop_call(self->conn, "check", 5, NULL, 0));
+	EXPECT_EQ(1, info_of(self->conn).client_deaths);
+	EXPECT_EQ(0, info_of(self->conn).slots_busy);
+}
+
+TEST_F(srv, handler_fork_is_refused)
+{
+	/* fork() from a handler fails: the child would be half client, half server. */
+	EXPECT_EQ(-EPERM, hop_call(self->conn, "fork", 4, NULL, 0));
+	EXPECT_EQ(2, hop_call(self->conn, "ok", 2, (char[8]){ 0 }, 8));
+}
+
+TEST_F(srv, handler_exec_and_setuid_are_refused)
+{
+	EXPECT_EQ(-EPERM, hop_call(self->conn, "exec", 4, NULL, 0));
+	EXPECT_EQ(-EPERM, hop_call(self->conn, "setuid", 6, NULL, 0));
+	EXPECT_EQ(0, geteuid());
+	EXPECT_EQ(2, hop_call(self->conn, "ok", 2, (char[8]){ 0 }, 8));
+}
+
+/* ---- row: siblings of a hopped thread cannot reach the server -------------- */
+
+TEST_F(srv, sibling_cannot_reach_server_through_hopped_thread)
+{
+	struct sig_target t = { .conn = self->conn };
+	char path[96], link[256];
+	struct iovec local, remote;
+	pthread_t th;
+	char byte;
+	int fd;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, signalled_thread, &t));
+	ASSERT_EQ(0, wait_busy(self->conn, 1));
+	/* The slot is claimed just before the switch: give it time to finish. */
+	usleep(200 * 1000);
+	/* Thread t is inside the server now. */
+	snprintf(path, sizeof(path), "/proc/self/task/%d/mem", t.tid);
+	fd = open(path, O_RDONLY);
+	EXPECT_EQ(-1, fd);
+	EXPECT_EQ(EACCES, errno);
+	local = (struct iovec){ .iov_base = &byte, .iov_len = 1 };
+	remote = (struct iovec){ .iov_base = SENTINEL_ADDR, .iov_len = 1 };
+	EXPECT_EQ(-1, process_vm_readv(t.tid, &local, 1, &remote, 1, 0));
+	EXPECT_EQ(EPERM, errno);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/fd/%d", t.tid, SERVER_FD);
+	fd = open(path, O_RDONLY);
+	EXPECT_EQ(-1, fd);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/cwd", t.tid);
+	EXPECT_EQ(-1, readlink(path, link, sizeof(link)));
+	EXPECT_EQ(EACCES, errno);
+	pthread_join(th, NULL);
+	EXPECT_EQ(5, t.result);
+}
+
+TEST_F(srv, other_process_cannot_ptrace_hopped_task)
+{
+	pid_t child;
+	int status;
+
+	child = fork();
+	if (child == 0)
+		_exit(hop_call(self->conn, "sleep", 5, (char[8]){ 0 }, 8) == 5 ? 0 : 1);
+	ASSERT_EQ(0, wait_busy(self->conn, 1));
+	usleep(200 * 1000);
+	EXPECT_EQ(-1, ptrace(PTRACE_SEIZE, child, NULL, NULL));
+	EXPECT_EQ(EPERM, errno);
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+TEST_HARNESS_MAIN
