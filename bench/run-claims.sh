@@ -3,7 +3,7 @@
 # bench/run-claims.sh: on the host, boot a guest per kernel and per kernel command line to measure hop and pipe with and without PTI and PCID.
 #
 #   bench/run-claims.sh [KERNEL...]          (default: 6.12 6.1)
-#   BENCH_APPENDS='default|pti=on|nopcid|pti=on nopcid' bench/run-claims.sh
+#   BENCH_APPENDS='default|pti=on' bench/run-claims.sh   (default: default|pti=on|nopti|nopcid)
 #
 # A guest cannot change its own kernel command line, so each configuration
 # is its own boot (make vm-run APPEND=...), running bench/run.sh pti; then
@@ -21,7 +21,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 kernels=("$@")
 [ ${#kernels[@]} -gt 0 ] || kernels=(6.12 6.1)
-IFS='|' read -r -a appends <<<"${BENCH_APPENDS:-default|pti=on|nopti|nopcid|pti=on nopcid}"
+IFS='|' read -r -a appends <<<"${BENCH_APPENDS:-default|pti=on|nopti|nopcid}"
 
 files=()
 failed=0
