@@ -26,4 +26,37 @@ modinfo -F description "$HOP_KO" 2>/dev/null || true
 say "Asking the module for its ABI version (build/examples/hop-version, the HOP_IOC_VERSION ioctl)"
 build/examples/hop-version
 
+say "echo: a client's thread hops into the echo server and back"
+cat <<'TXT'
+echo-server registers the service "echo" and then just sleeps: it has no
+thread that serves.  echo-client calls it; its own thread switches into the
+server's address space, file table, cwd and credentials, runs the handler,
+and switches back with the reply.  Look at what the handler could see:
+TXT
+build/examples/echo-server echo >/tmp/echo-server.log &
+echo_pid=$!
+build/examples/echo-client "hello from the client" echo
+cat /tmp/echo-server.log
+cat <<'TXT'
+The global, the file and the cwd are the server's; getpid() and gettid() are
+the client's, because it is the client's thread, switched, that ran the code.
+TXT
+kill "$echo_pid"
+wait "$echo_pid" 2>/dev/null || true
+
+say "kv: a key-value server with no worker threads, 4 client threads hammering it"
+build/examples/kv-server kv >/tmp/kv-server.log &
+kv_pid=$!
+build/examples/kv-client 4 100 kv
+cat /tmp/kv-server.log
+echo "Server threads while it served: $(ls /proc/$kv_pid/task | wc -l) (its main thread, asleep)"
+kill "$kv_pid"
+wait "$kv_pid" 2>/dev/null || true
+
+if [ -x bench/demo-bench.sh ] && [ -x build/bench/hopbench ]; then
+	say "How fast? hop against a pipe and a futex, same request and reply, same guest"
+	echo "(Under QEMU software emulation absolute times mean little: read the ratios.)"
+	bench/demo-bench.sh
+fi
+
 say "Done: the VM will now unload hop.ko, check the kernel log and power off"
