@@ -70,7 +70,9 @@ fi
 
 start=$(date +%s%N)
 set +e
-timeout --kill-after=10 "$limit" qemu-system-x86_64 \
+# --foreground: with the console on a terminal, QEMU must stay in the
+# terminal's foreground process group or it stops on SIGTTOU.
+timeout --foreground --kill-after=10 "$limit" qemu-system-x86_64 \
 	-nodefaults -nographic -no-reboot \
 	-accel tcg -cpu max -smp 2 -m 2G \
 	-kernel "$kernel" -initrd "$initrd" \
