@@ -434,11 +434,7 @@ void hop_frames_unwind_dying(void)
 	schedule_work(&hop_reap_work);
 }
 
-int hop_engine_init(void)
-{
-	return 0;
-}
-
+/* Module unload: the reaper may still hold the last frames. */
 void hop_engine_exit(void)
 {
 	flush_work(&hop_reap_work);

@@ -179,9 +179,7 @@ long hop_service_info(struct hop_service *svc, struct hop_service_info __user *u
 void hop_service_put(struct hop_service *svc);
 int hop_claim_slot(struct hop_service *svc, bool nonblock);
 void hop_release_slot(struct hop_service *svc, unsigned int slot);
-bool hop_services_exist(void);
-int hop_registry_init(void);
-void hop_registry_exit(void);
+int hop_nr_services_alive(void);
 
 /* identity.c: swapping mm, files, fs, creds, FPU, FS base, signals, rseq. */
 int hop_identity_borrow(struct hop_service *svc, struct hop_frame *f);
@@ -202,12 +200,15 @@ bool hop_task_in_service(struct task_struct *t, struct hop_service *svc);
 void hop_request_abort(struct hop_frame *f, enum hop_abort_reason why, int sig);
 void hop_frames_unwind_dying(void);
 extern atomic_t hop_nr_frames;
-int hop_engine_init(void);
 void hop_engine_exit(void);
 
 /* hooks.c: the do_exit kprobe and the signal_generate probe. */
 int hop_hooks_init(void);
 void hop_hooks_exit(void);
+
+/* debugfs.c: /sys/kernel/debug/hop/stats */
+void hop_debugfs_init(void);
+void hop_debugfs_exit(void);
 
 /* guards.c: operations refused to and about hopped tasks. */
 int hop_guards_init(void);

@@ -139,12 +139,9 @@ static int __init hop_init(void)
 	err = hop_identity_init();
 	if (err)
 		return err;
-	err = hop_engine_init();
-	if (err)
-		return err;
 	err = hop_hooks_init();
 	if (err)
-		goto err_engine;
+		return err;
 	err = hop_guards_init();
 	if (err)
 		goto err_hooks;
@@ -152,6 +149,7 @@ static int __init hop_init(void)
 	err = misc_register(&hop_misc);
 	if (err)
 		goto err_guards;
+	hop_debugfs_init();
 	pr_info("hop: /dev/hop ready, ABI %d\n", HOP_ABI_VERSION);
 	return 0;
 
@@ -159,13 +157,12 @@ err_guards:
 	hop_guards_exit();
 err_hooks:
 	hop_hooks_exit();
-err_engine:
-	hop_engine_exit();
 	return err;
 }
 
 static void __exit hop_exit(void)
 {
+	hop_debugfs_exit();
 	misc_deregister(&hop_misc);
 	hop_guards_exit();
 	hop_hooks_exit();

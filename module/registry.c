@@ -30,9 +30,10 @@ static DEFINE_MUTEX(hop_registry_lock);
 static LIST_HEAD(hop_services);		/* live (not shut down) services */
 static atomic_t hop_nr_services;	/* all services not yet freed */
 
-bool hop_services_exist(void)
+/* Services not yet freed, shut down or not: for leak checks. */
+int hop_nr_services_alive(void)
 {
-	return atomic_read(&hop_nr_services) != 0;
+	return atomic_read(&hop_nr_services);
 }
 
 static const void *hop_current_ipc_ns(void)
