@@ -54,8 +54,15 @@ static ssize_t stress_handler(void *ctx, const void *req, size_t len, void *resp
 		inner[0] = 'e';
 		n = hop_call(next_conn, inner, len, resp, cap);
 		if (n == -ECONNREFUSED) {
-			hop_disconnect(next_conn);
+			struct hop_conn *dead = next_conn;
+
+			/*
+			 * An abort (deadline, client death) abandons a handler
+			 * wherever it is: forget the handle before closing it,
+			 * so no abort can leave a closed one behind.
+			 */
 			next_conn = NULL;
+			hop_disconnect(dead);
 		}
 		if (n < 0)
 			return n;
