@@ -349,7 +349,7 @@ static int run_bench(const struct bench_cfg *cfg, const struct transport *t,
 	struct run r = { .cfg = cfg, .t = t };
 	size_t per_rep = (size_t)cfg->clients * cfg->iters;
 	struct client *cs;
-	double *p50, *p99, *p999, *ops;
+	double *p50, *p99, *p999, *ops, *mean;
 	const char *why = "";
 	uint64_t tmr;
 	int err;
@@ -372,7 +372,8 @@ static int run_bench(const struct bench_cfg *cfg, const struct transport *t,
 	p99 = calloc(cfg->reps, sizeof(double));
 	p999 = calloc(cfg->reps, sizeof(double));
 	ops = calloc(cfg->reps, sizeof(double));
-	if (!r.samples || !r.t_start || !r.t_end || !cs || !p50 || !p99 ||
+	mean = calloc(cfg->reps, sizeof(double));
+	if (!mean || !r.samples || !r.t_start || !r.t_end || !cs || !p50 || !p99 ||
 	    !p999 || !ops) {
 		fprintf(stderr, "hopbench: out of memory\n");
 		return 1;
@@ -403,7 +404,12 @@ static int run_bench(const struct bench_cfg *cfg, const struct transport *t,
 	for (int rep = 0; rep < cfg->reps; rep++) {
 		uint64_t *s = r.samples + rep * per_rep;
 		uint64_t t0 = UINT64_MAX, t1 = 0;
+		double sum = 0;
 
+		for (size_t i = 0; i < per_rep; i++)
+			sum += s[i];
+		/* The mean too, to compare with tools that report only a mean. */
+		mean[rep] = sum / per_rep;
 		qsort(s, per_rep, sizeof(*s), cmp_u64);
 		p50[rep] = pct(s, per_rep, 50);
 		p99[rep] = pct(s, per_rep, 99);
@@ -428,9 +434,10 @@ static int run_bench(const struct bench_cfg *cfg, const struct transport *t,
 		printf("%s%.0f", i ? "," : "", ops[i]);
 	printf("],");
 	printf("\"p50_ns\":%.0f,\"p99_ns\":%.0f,\"p999_ns\":%.0f,"
-	       "\"ops_per_s\":%.0f,\"timer_ns\":%llu,",
+	       "\"mean_ns\":%.0f,\"ops_per_s\":%.0f,\"timer_ns\":%llu,",
 	       median_d(p50, cfg->reps), median_d(p99, cfg->reps),
-	       median_d(p999, cfg->reps), median_d(ops, cfg->reps),
+	       median_d(p999, cfg->reps), median_d(mean, cfg->reps),
+	       median_d(ops, cfg->reps),
 	       (unsigned long long)tmr);
 	bench_print_env(stdout);
 	printf("}\n");

@@ -326,7 +326,8 @@ plot '{dat}' using 2:xtic(1) title 'idle', '' using 3 title 'CPU hogs'
             line = (f"- {r['placement']}: {us(r['mean_ns'])} us per round trip "
                     f"(mean of {r['iters']}; {r.get('tool')})")
             if pipe and r["placement"] == "same":
-                line += f"; hopbench pipe 64 B same: p50 {us(pipe['p50_ns'])} us"
+                line += (f"; hopbench pipe 64 B same: p50 {us(pipe['p50_ns'])} us, "
+                         f"mean {us(pipe.get('mean_ns'))} us")
             md.append(line)
         md.append("")
 
