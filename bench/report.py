@@ -258,10 +258,28 @@ def report_file(path, rows, outdir, tmp, md):
                       f"{us(r['p99_ns'])} | {us(r['p999_ns'])} |")
         md.append("")
         png = f"{stem}-slots.png"
-        if plot_lines({"ops/s (2 slots)": [(r["clients"], r["ops_per_s"]) for r in slot_rows]},
-                      f"hop, 2 slots, 64 B ({e.get('kernel')})", "round trips per second",
-                      os.path.join(outdir, png), tmp, "slots"):
-            md.append(f"![slots]({png})\n")
+        dat = os.path.join(tmp, "slots.dat")
+        with open(dat, "w") as f:
+            for r in slot_rows:
+                f.write(f"{r['clients']} {r['ops_per_s']} {r['p50_ns'] / 1000} "
+                        f"{r['p99_ns'] / 1000}\n")
+        gnuplot(TERM + f"""set output '{os.path.join(outdir, png)}'
+set title "hop, 2 slots, 64 B, clients beyond the slots ({e.get('kernel')})"
+set xlabel 'client threads'
+set ylabel 'round trips per second'
+set y2label 'us (log scale)'
+set yrange [0:*]
+set logscale y2
+set ytics nomirror
+set y2tics
+set xtics (1,2,3,4,6,8)
+set grid
+set key outside right top
+plot '{dat}' using 1:2 with linespoints lw 2 title 'ops/s', \\
+     '' using 1:3 axes x1y2 with linespoints lw 2 dt 2 title 'p50 us', \\
+     '' using 1:4 axes x1y2 with linespoints lw 2 dt 3 title 'p99 us'
+""")
+        md.append(f"![slots]({png})\n")
 
     stress = [(t, pl) for pl in ("same", "cross") for t in ("hop", "futex", "pipe")]
     if any(pick(rows, transport=t, placement=pl, condition="stress-ng --cpu 2")
@@ -270,6 +288,7 @@ def report_file(path, rows, outdir, tmp, md):
         md.append("| transport | placement | p50 idle | p99 idle | p50 hogs | p99 hogs | p99 hogs / idle |")
         md.append("|---|---|---:|---:|---:|---:|---:|")
         dat = os.path.join(tmp, "stress.dat")
+        nbars = 0
         with open(dat, "w") as f:
             f.write("cell idle hogs\n")
             for t, pl in stress:
@@ -281,6 +300,7 @@ def report_file(path, rows, outdir, tmp, md):
                 ratio = f"x{b['p99_ns'] / a['p99_ns']:.1f}" if a and b else "–"
                 md.append(f"| {t} | {pl} | {us(a and a['p50_ns'])} | {us(a and a['p99_ns'])} | "
                           f"{us(b and b['p50_ns'])} | {us(b and b['p99_ns'])} | {ratio} |")
+                nbars += 1
                 f.write(f'"{t} {pl}" {a["p99_ns"] / 1000 if a else "NaN"} '
                         f'{b["p99_ns"] / 1000 if b else "NaN"}\n')
         md.append("")
@@ -292,6 +312,7 @@ set style histogram cluster gap 1
 set style fill solid 0.85 border -1
 set logscale y
 set ylabel 'p99 round trip (us, log scale)'
+set xrange [-0.6:{nbars - 0.4}]
 set key outside right top
 set grid ytics
 plot '{dat}' using 2:xtic(1) title 'idle', '' using 3 title 'CPU hogs'
