@@ -136,6 +136,12 @@ void bench_print_env(FILE *f)
 	json_str(f, u.release);
 	fprintf(f, "\",");
 	print_mitigations(f, &pti);
+	/*
+	 * The cpuinfo flag is the truth: pti=on on a CPU that is not affected
+	 * by Meltdown runs with PTI while the vulnerabilities file says "Not
+	 * affected".
+	 */
+	pti = pti || has_word(flags, "pti");
 	nopcid = has_word(cmdline, "nopcid");
 	fprintf(f, "\"pti\":%s,\"nopti\":%s,\"nopcid\":%s,",
 		pti ? "true" : "false",
