@@ -15,6 +15,10 @@
 # nopcid changes nothing there; it matters under KVM or on hardware).  The
 # results record what the guest actually ran with (pti, pcid fields), so a
 # configuration that changed nothing shows as such.
+#
+# BENCH_VM=direct boots with selftests/vm/run-vm.sh instead of make vm-run,
+# without rebuilding: for a tree that others are changing while this runs
+# (HOP_KO_DIR=DIR takes DIR/RELEASE/hop.ko; HOPBENCH a hopbench binary).
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,8 +36,17 @@ for k in "${kernels[@]}"; do
 		label=$(printf '%s' "$a" | tr ' =' ',_')
 		echo "run-claims: kernel $k, cmdline '${append}'" >&2
 		log=$(mktemp)
-		make --no-print-directory vm-run KERNEL="$k" APPEND="$append" \
-			TIMEOUT="${BENCH_TIMEOUT:-600}" CMD='bench/run.sh pti' 2>&1 | tee "$log"
+		cmd='bench/run.sh pti'
+		[ -n "${HOPBENCH:-}" ] && cmd="HOPBENCH=$HOPBENCH $cmd"
+		if [ "${BENCH_VM:-make}" = direct ]; then
+			release=$(selftests/vm/kernels.sh release "$k")
+			HOP_KO=${HOP_KO_DIR:+$HOP_KO_DIR/$release/hop.ko} \
+				selftests/vm/run-vm.sh -q -k "$k" -a "$append" \
+				-t "${BENCH_TIMEOUT:-600}" -- "$cmd" 2>&1 | tee "$log"
+		else
+			make --no-print-directory vm-run KERNEL="$k" APPEND="$append" \
+				TIMEOUT="${BENCH_TIMEOUT:-600}" CMD="$cmd" 2>&1 | tee "$log"
+		fi
 		run=$(sed -n 's/.*logs in \(out\/vm\/[^ ]*\)\/$/\1/p' "$log" | tail -n 1)
 		rm -f "$log"
 		if [ -z "$run" ] || ! [ -s "$run/bench-pti.jsonl" ]; then
