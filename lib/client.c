@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <linux/hop.h>
 #include "hop.h"
 #include "sys.h"
@@ -100,6 +101,53 @@ ssize_t hop_call(struct hop_conn *conn, const void *req, size_t req_len,
 		 void *resp, size_t resp_cap)
 {
 	return hop_call_opts(conn, req, req_len, resp, resp_cap, NULL);
+}
+
+int hop_call_async(struct hop_conn *conn, const void *req, size_t req_len,
+		   void *resp, size_t resp_cap, uint64_t user_data)
+{
+	struct hop_call c = {
+		.size = sizeof(c),
+		.flags = HOP_CALL_ASYNC,
+		.req = (uintptr_t)req,
+		.req_len = req_len,
+		.resp = (uintptr_t)resp,
+		.resp_cap = resp_cap,
+		.user_data = user_data,
+	};
+
+	if (!conn)
+		return -EINVAL;
+	return (int)hop_sys_ioctl(conn->fd, HOP_IOC_CALL, &c);
+}
+
+int hop_async_reap(struct hop_conn *conn, struct hop_async_result *res)
+{
+	if (!conn || !res)
+		return -EINVAL;
+	memset(res, 0, sizeof(*res));
+	return (int)hop_sys_ioctl(conn->fd, HOP_IOC_ASYNC_REAP, res);
+}
+
+int hop_async_wait(struct hop_conn *conn, int timeout_ms)
+{
+	struct pollfd p;
+
+	if (!conn)
+		return -EINVAL;
+	p.fd = conn->fd;
+	p.events = POLLIN;
+	p.revents = 0;
+	return (int)hop_sys3(SYS_poll, (long)&p, 1, timeout_ms);
+}
+
+int hop_conn_set_eventfd(struct hop_conn *conn, int efd)
+{
+	int32_t fd = efd;
+
+	if (!conn)
+		return -EINVAL;
+	return (int)hop_sys_ioctl(conn->fd, HOP_IOC_SET_EVENTFD, &fd);
 }
 
 int hop_disconnect(struct hop_conn *conn)

@@ -94,6 +94,9 @@ static void *hop_donor_main(void *arg)
 	return NULL;
 }
 
+/* The slot this handler runs on: TLS, so each slot sees its own. */
+static __thread struct hop_slot_rt *hop_current_slot;
+
 /* The handler's first instruction: called by the kernel, never returns. */
 __attribute__((noreturn, used))
 static void hop_handler_entry(struct hop_slot_rt *slot, uint64_t req_len, uint64_t resp_cap)
@@ -101,8 +104,14 @@ static void hop_handler_entry(struct hop_slot_rt *slot, uint64_t req_len, uint64
 	struct hop_service *svc = slot->svc;
 	struct hop_return r = { .slot = slot->index };
 
+	hop_current_slot = slot;
 	r.result = svc->fn(svc->ctx, slot->req, req_len, slot->resp, resp_cap);
+	if (r.result == HOP_PENDING) {
+		r.result = 0;
+		r.flags = HOP_RETURN_PENDING;
+	}
 	hop_sys_ioctl(svc->fd, HOP_IOC_RETURN, &r);
+	r.flags = 0;
 	/* Refused (e.g. a reply longer than the capacity): tell the client. */
 	r.result = -EPROTO;
 	hop_sys_ioctl(svc->fd, HOP_IOC_RETURN, &r);
@@ -283,6 +292,16 @@ err:
 	free(descs);
 	hop_service_free(svc);
 	return err;
+}
+
+int hop_dev_read(unsigned int offset, unsigned int len, void *dest)
+{
+	struct hop_dev_read d = { .offset = offset, .len = len, .dest = (uintptr_t)dest };
+	struct hop_slot_rt *slot = hop_current_slot;
+
+	if (!slot)
+		return -EPERM;		/* not in a handler */
+	return (int)hop_sys_ioctl(slot->svc->fd, HOP_IOC_DEV_READ, &d);
 }
 
 int hop_service_fd(const struct hop_service *svc)

@@ -77,4 +77,22 @@ static inline int hop_dequeue_signal(sigset_t *mask, kernel_siginfo_t *info,
 #endif
 }
 
+/* eventfd_signal() lost its count argument in 6.8. */
+#include <linux/eventfd.h>
+static inline void hop_eventfd_signal(struct eventfd_ctx *ctx)
+{
+#if HOP_KERNEL_6_12
+	eventfd_signal(ctx);
+#else
+	eventfd_signal(ctx, 1);
+#endif
+}
+
+/* PCI_IRQ_LEGACY was renamed PCI_IRQ_INTX in 6.8. */
+#if HOP_KERNEL_6_12
+#define HOP_PCI_IRQ_INTX PCI_IRQ_INTX
+#else
+#define HOP_PCI_IRQ_INTX PCI_IRQ_LEGACY
+#endif
+
 #endif /* HOP_COMPAT_H */

@@ -48,7 +48,7 @@ struct hop_frame *hop_task_frame(struct task_struct *t)
 	return NULL;
 }
 
-static struct hop_frame *hop_current_frame(void)
+struct hop_frame *hop_current_frame(void)
 {
 	struct hop_frame *f;
 
@@ -154,6 +154,8 @@ static void hop_frame_finish(struct hop_frame *f)
 {
 	hop_identity_drop_borrowed(f);
 	hop_release_slot(f->svc, f->slot);
+	if (f->async)
+		hop_async_put(f->async);
 	hop_service_put(f->svc);
 	hop_frame_put(f);
 }
@@ -199,9 +201,10 @@ static void hop_regs_for_handler(struct pt_regs *regs, struct hop_service *svc,
 	regs->orig_ax = -1;
 }
 
-long hop_call(struct hop_service *svc, const struct hop_call __user *uarg)
+long hop_call(struct hop_service *svc, struct hop_handle *h, const struct hop_call __user *uarg)
 {
 	struct pt_regs *regs = current_pt_regs();
+	struct hop_async *async = NULL;
 	struct hop_frame *outer, *f;
 	struct hop_slot *slot;
 	struct hop_call c;
@@ -211,7 +214,8 @@ long hop_call(struct hop_service *svc, const struct hop_call __user *uarg)
 
 	if (copy_from_user(&c, uarg, sizeof(c)))
 		return -EFAULT;
-	if (c.size != sizeof(c) || (c.flags & ~HOP_CALL_NONBLOCK) || c.reserved)
+	if (c.size != sizeof(c) || (c.flags & ~(HOP_CALL_NONBLOCK | HOP_CALL_ASYNC)) ||
+	    (c.user_data && !(c.flags & HOP_CALL_ASYNC)))
 		return -EINVAL;
 	if (c.req_len > svc->msg_size)
 		return -EMSGSIZE;
@@ -226,9 +230,15 @@ long hop_call(struct hop_service *svc, const struct hop_call __user *uarg)
 	if (depth > HOP_MAX_DEPTH)
 		return -ELOOP;
 
+	if (c.flags & HOP_CALL_ASYNC) {
+		async = hop_async_new(h, &c);
+		if (IS_ERR(async))
+			return PTR_ERR(async);
+	}
+	err = -ENOMEM;
 	f = kmalloc(struct_size(f, fpu, hop_fpu_size()), GFP_KERNEL);
 	if (!f)
-		return -ENOMEM;
+		goto err_async;
 	f->fpu_size = hop_fpu_size();
 	idx = hop_claim_slot(svc, c.flags & HOP_CALL_NONBLOCK);
 	if (idx < 0) {
@@ -249,6 +259,7 @@ long hop_call(struct hop_service *svc, const struct hop_call __user *uarg)
 	f->outer = outer;
 	f->depth = depth;
 	f->ended = false;
+	f->async = async;
 	kref_get(&svc->ref);
 	f->svc = svc;
 	f->slot = idx;
@@ -278,6 +289,11 @@ err_slot:
 	hop_release_slot(svc, idx);
 err_free:
 	kfree(f);
+err_async:
+	if (async) {
+		hop_async_complete(async, err);	/* never posted: nobody reaps it */
+		hop_async_put(async);
+	}
 	return err;
 }
 
@@ -308,7 +324,7 @@ long hop_return(struct hop_service *svc, const struct hop_return __user *uarg)
 
 	if (copy_from_user(&r, uarg, sizeof(r)))
 		return -EFAULT;
-	if (r.flags)
+	if (r.flags & ~HOP_RETURN_PENDING)
 		return -EINVAL;
 	f = hop_current_frame();
 	if (!f || f->svc != svc)
@@ -318,6 +334,9 @@ long hop_return(struct hop_service *svc, const struct hop_return __user *uarg)
 	/* Kernel-internal errnos (-ERESTART*) would make the caller restart. */
 	if (r.result > (s64)f->resp_cap || r.result < -511)
 		return -EINVAL;
+	/* Pending needs an async call whose device read was started. */
+	if ((r.flags & HOP_RETURN_PENDING) && !(f->async && f->async->dev_started))
+		return -EINVAL;
 
 	hop_frame_leave(f);
 	result = r.result;
@@ -326,6 +345,12 @@ long hop_return(struct hop_service *svc, const struct hop_return __user *uarg)
 		result = -EFAULT;
 	atomic64_inc(&svc->calls);
 	trace_hop_return(svc->name, f->slot, result, ktime_get_ns() - f->start_ns);
+	if (f->async) {
+		/* Done now, or when the device interrupts (pending). */
+		if (!(r.flags & HOP_RETURN_PENDING))
+			hop_async_complete(f->async, result);
+		result = 0;
+	}
 	hop_frame_finish(f);
 	/* The caller's HOP_IOC_CALL returns this. */
 	return result;
@@ -390,6 +415,8 @@ static void hop_abort_work_fn(struct callback_head *cb)
 		f = hop_current_frame();
 		hop_count_abort(f, f == target ? why : HOP_ABORT_SIGNAL);
 		hop_frame_leave(f);
+		if (f->async)
+			hop_async_complete(f->async, hop_abort_errno(why));
 		/* Nested callers see their hop fail too; the outermost wins %rax. */
 		current_pt_regs()->ax = hop_abort_errno(why);
 		if (f != target)
@@ -408,6 +435,8 @@ static void hop_reap_fn(struct work_struct *work)
 
 	llist_for_each_entry_safe(f, next, list, reap) {
 		hop_identity_drop_borrowed(f);
+		if (f->async)
+			hop_async_put(f->async);
 		hop_service_put(f->svc);
 		hop_frame_put(f);
 	}
@@ -428,6 +457,8 @@ void hop_frames_unwind_dying(void)
 		hop_frame_pop(f);
 		hop_identity_leave_dying(f);
 		hop_count_abort(f, HOP_ABORT_CLIENT_DEATH);
+		if (f->async)
+			hop_async_complete(f->async, -ECONNRESET);
 		hop_release_slot(f->svc, f->slot);
 		llist_add(&f->reap, &hop_reap_list);
 	}

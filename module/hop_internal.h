@@ -47,11 +47,14 @@
 #include <linux/hrtimer.h>
 #include <linux/llist.h>
 #include <linux/refcount.h>
+#include <linux/kthread.h>
+#include <linux/eventfd.h>
 #include <linux/sched/signal.h>
 #include <asm/ptrace.h>
 #include <linux/hop.h>
 
 struct mm_struct;
+struct hop_async;
 struct files_struct;
 struct fs_struct;
 struct cred;
@@ -95,6 +98,7 @@ struct hop_service {
 	wait_queue_head_t drain_wq;	/* unserve waiting for in_flight == 0 */
 
 	atomic64_t calls, aborted, faults, timeouts, client_deaths;
+	atomic_t async_in_flight;	/* async calls waiting for the device */
 
 	unsigned int nr_slots;
 	struct hop_slot slots[];
@@ -122,6 +126,7 @@ struct hop_frame {
 	struct hop_frame *outer;	/* the frame this hop was made from, or NULL */
 	unsigned int depth;		/* 1 for a hop made from a plain thread */
 	bool ended;			/* popped; late timers and task_work do nothing */
+	struct hop_async *async;	/* HOP_CALL_ASYNC: the call being made, a reference */
 	struct hop_service *svc;	/* a reference */
 	unsigned int slot;
 	u64 req_len;
@@ -157,6 +162,69 @@ struct hop_frame {
 	u8 fpu[] __aligned(64);		/* the caller's FPU/vector registers */
 };
 
+/*
+ * A handle: what HOP_IOC_CONNECT returns, one per "[hop-conn]" file.  It owns
+ * a service reference and the async calls made through it that have
+ * completed but not been reaped.
+ */
+struct hop_handle {
+	struct hop_service *svc;
+	spinlock_t lock;		/* done, dead, eventfd */
+	struct list_head done;		/* completed async calls, oldest first */
+	bool dead;			/* released: completions are dropped */
+	wait_queue_head_t wq;		/* poll */
+	struct eventfd_ctx *eventfd;
+	struct kref ref;		/* the file, and each async call in flight */
+};
+
+/*
+ * One async call.  References: the handle's list while it waits to be reaped
+ * (or the call itself until it completes), the frame while the handler runs,
+ * the device operation while the device works.
+ */
+struct hop_devop {
+	u32 offset, len;
+	u8 *data;			/* HOP_DEV_SIZE bytes, filled at completion */
+	u64 t_irq;			/* when the (real or simulated) interrupt came */
+	struct list_head node;		/* the device's queue */
+	struct hrtimer timer;		/* the timer source */
+	struct work_struct bh;		/* the timer source's bottom half */
+	void (*done)(struct hop_devop *op);	/* process context */
+};
+
+struct hop_async {
+	struct kref ref;
+	struct list_head node;		/* handle->done */
+	struct hop_handle *handle;	/* a reference */
+	struct hop_service *svc;	/* a reference */
+	struct mm_struct *client_mm;	/* mmgrab(): the reply goes there */
+	u64 user_data, resp_uaddr, resp_cap, server_dest;
+	atomic_t completed;		/* 0 until exactly one completion */
+	bool dev_started;
+	struct hop_devop op;
+	struct kthread_work kwork;	/* HOP_DELIVER_WORKER */
+	struct hop_async_result res;
+};
+
+/* handle.c */
+int hop_handle_create(struct hop_service *svc, int flags);
+void hop_handle_put(struct hop_handle *h);
+
+/* async.c */
+struct hop_async *hop_async_new(struct hop_handle *h, const struct hop_call *c);
+void hop_async_put(struct hop_async *a);
+void hop_async_complete(struct hop_async *a, long result);
+long hop_async_dev_read(struct hop_service *svc, const struct hop_dev_read __user *uarg);
+int hop_async_nr_alive(void);
+int hop_async_init(void);
+void hop_async_exit(void);
+
+/* device.c: the slow device behind HOP_IOC_DEV_READ. */
+int hop_device_submit(struct hop_devop *op);
+const char *hop_device_describe(void);
+int hop_device_init(void);
+void hop_device_exit(void);
+
 /* ksyms.c: kernel functions that are not exported, looked up once at load. */
 struct hop_ksyms {
 	void (*switch_mm_irqs_off)(struct mm_struct *prev, struct mm_struct *next,
@@ -170,7 +238,6 @@ extern struct hop_ksyms hop_ksyms;
 int hop_ksyms_init(void);
 
 /* registry.c */
-extern const struct file_operations hop_conn_fops;
 long hop_serve(struct file *file, struct hop_service **out, const struct hop_serve __user *uarg);
 void hop_service_shutdown(struct hop_service *svc);
 long hop_unserve(struct hop_service *svc);
@@ -193,7 +260,8 @@ long hop_switch_probe(struct hop_service *svc);
 int hop_identity_init(void);
 
 /* engine.c: calls, returns and aborts. */
-long hop_call(struct hop_service *svc, const struct hop_call __user *uarg);
+long hop_call(struct hop_service *svc, struct hop_handle *h, const struct hop_call __user *uarg);
+struct hop_frame *hop_current_frame(void);
 long hop_return(struct hop_service *svc, const struct hop_return __user *uarg);
 struct hop_frame *hop_task_frame(struct task_struct *t);
 bool hop_task_in_service(struct task_struct *t, struct hop_service *svc);

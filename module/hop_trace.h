@@ -149,6 +149,86 @@ TRACE_EVENT(hop_abort,
 		  __entry->sig)
 );
 
+/* ---- the interrupt path ---- */
+
+/* The device's interrupt for an async call's read, seen in process context. */
+TRACE_EVENT(hop_irq,
+	TP_PROTO(const char *name, u64 user_data, unsigned int len),
+	TP_ARGS(name, user_data, len),
+	TP_STRUCT__entry(
+		__array(char, service, HOP_NAME_MAX)
+		__field(u64, user_data)
+		__field(unsigned int, len)
+	),
+	TP_fast_assign(
+		strscpy(__entry->service, name, HOP_NAME_MAX);
+		__entry->user_data = user_data;
+		__entry->len = len;
+	),
+	TP_printk("service=%s user_data=%llu len=%u", __entry->service,
+		  __entry->user_data, __entry->len)
+);
+
+/* The delivering kernel thread runs (how: 1 spawned, 2 existing worker). */
+TRACE_EVENT(hop_deliver_start,
+	TP_PROTO(const char *name, u64 user_data, unsigned int how, u64 irq_to_run_ns),
+	TP_ARGS(name, user_data, how, irq_to_run_ns),
+	TP_STRUCT__entry(
+		__array(char, service, HOP_NAME_MAX)
+		__field(u64, user_data)
+		__field(unsigned int, how)
+		__field(u64, irq_to_run_ns)
+	),
+	TP_fast_assign(
+		strscpy(__entry->service, name, HOP_NAME_MAX);
+		__entry->user_data = user_data;
+		__entry->how = how;
+		__entry->irq_to_run_ns = irq_to_run_ns;
+	),
+	TP_printk("service=%s user_data=%llu how=%s irq_to_run_ns=%llu",
+		  __entry->service, __entry->user_data,
+		  __entry->how == 1 ? "spawn" : "worker", __entry->irq_to_run_ns)
+);
+
+/* The data is in the server's buffer (result: bytes, or -errno). */
+TRACE_EVENT(hop_deliver_done,
+	TP_PROTO(const char *name, u64 user_data, long result),
+	TP_ARGS(name, user_data, result),
+	TP_STRUCT__entry(
+		__array(char, service, HOP_NAME_MAX)
+		__field(u64, user_data)
+		__field(long, result)
+	),
+	TP_fast_assign(
+		strscpy(__entry->service, name, HOP_NAME_MAX);
+		__entry->user_data = user_data;
+		__entry->result = result;
+	),
+	TP_printk("service=%s user_data=%llu result=%ld", __entry->service,
+		  __entry->user_data, __entry->result)
+);
+
+/* The client's async call is complete (posted on its handle). */
+TRACE_EVENT(hop_async_complete,
+	TP_PROTO(const char *name, u64 user_data, long result, u64 irq_to_complete_ns),
+	TP_ARGS(name, user_data, result, irq_to_complete_ns),
+	TP_STRUCT__entry(
+		__array(char, service, HOP_NAME_MAX)
+		__field(u64, user_data)
+		__field(long, result)
+		__field(u64, irq_to_complete_ns)
+	),
+	TP_fast_assign(
+		strscpy(__entry->service, name, HOP_NAME_MAX);
+		__entry->user_data = user_data;
+		__entry->result = result;
+		__entry->irq_to_complete_ns = irq_to_complete_ns;
+	),
+	TP_printk("service=%s user_data=%llu result=%ld irq_to_complete_ns=%llu",
+		  __entry->service, __entry->user_data, __entry->result,
+		  __entry->irq_to_complete_ns)
+);
+
 #endif /* _HOP_TRACE_H */
 
 #undef TRACE_INCLUDE_PATH

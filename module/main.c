@@ -83,6 +83,8 @@ static long hop_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return svc ? hop_unserve(svc) : -EINVAL;
 	case HOP_IOC_SERVICE_INFO:
 		return svc ? hop_service_info(svc, uarg) : -EINVAL;
+	case HOP_IOC_DEV_READ:
+		return svc ? hop_async_dev_read(svc, uarg) : -EPERM;
 	default:
 		return -ENOTTY;
 	}
@@ -139,9 +141,15 @@ static int __init hop_init(void)
 	err = hop_identity_init();
 	if (err)
 		return err;
-	err = hop_hooks_init();
+	err = hop_async_init();
 	if (err)
 		return err;
+	err = hop_device_init();
+	if (err)
+		goto err_async;
+	err = hop_hooks_init();
+	if (err)
+		goto err_device;
 	err = hop_guards_init();
 	if (err)
 		goto err_hooks;
@@ -157,6 +165,10 @@ err_guards:
 	hop_guards_exit();
 err_hooks:
 	hop_hooks_exit();
+err_device:
+	hop_device_exit();
+err_async:
+	hop_async_exit();
 	return err;
 }
 
@@ -167,6 +179,8 @@ static void __exit hop_exit(void)
 	hop_guards_exit();
 	hop_hooks_exit();
 	hop_engine_exit();
+	hop_device_exit();
+	hop_async_exit();
 	/* Frames are freed with kfree_rcu(); let them go before the text does. */
 	rcu_barrier();
 }

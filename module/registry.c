@@ -337,38 +337,6 @@ static int hop_may_connect(const struct hop_service *svc)
 	return -EACCES;
 }
 
-static int hop_conn_release(struct inode *inode, struct file *file)
-{
-	hop_service_put(file->private_data);
-	return 0;
-}
-
-static long hop_conn_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
-{
-	struct hop_service *svc = file->private_data;
-	void __user *uarg = (void __user *)arg;
-
-	switch (cmd) {
-	case HOP_IOC_CALL:
-		return hop_call(svc, uarg);
-	case HOP_IOC_SERVICE_INFO:
-		return hop_service_info(svc, uarg);
-	case HOP_IOC_SWITCH_PROBE:
-		return hop_switch_probe(svc);
-	case HOP_IOC_NOP:
-		return 0;
-	default:
-		return -ENOTTY;
-	}
-}
-
-const struct file_operations hop_conn_fops = {
-	.owner = THIS_MODULE,
-	.release = hop_conn_release,
-	.unlocked_ioctl = hop_conn_ioctl,
-	.llseek = noop_llseek,
-};
-
 long hop_connect(const struct hop_connect __user *uarg)
 {
 	struct hop_service *svc;
@@ -392,8 +360,8 @@ long hop_connect(const struct hop_connect __user *uarg)
 	err = hop_may_connect(svc);
 	if (err)
 		goto err_put;
-	fd = anon_inode_getfd("[hop-conn]", &hop_conn_fops, svc,
-			      O_RDWR | ((c.flags & HOP_CONNECT_CLOEXEC) ? O_CLOEXEC : 0));
+	/* On success the handle owns our service reference. */
+	fd = hop_handle_create(svc, (c.flags & HOP_CONNECT_CLOEXEC) ? O_CLOEXEC : 0);
 	if (fd < 0) {
 		err = fd;
 		goto err_put;

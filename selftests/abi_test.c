@@ -255,7 +255,10 @@ TEST(call_bad_inputs)
 	c.flags = 2;
 	EXPECT_EQ(-EINVAL, hop_test_ioctl(fd, HOP_IOC_CALL, &c));
 	c = hop_test_call_args("x", 1, buf, sizeof(buf));
-	c.reserved = 1;
+	c.user_data = 1;	/* only for HOP_CALL_ASYNC */
+	EXPECT_EQ(-EINVAL, hop_test_ioctl(fd, HOP_IOC_CALL, &c));
+	c = hop_test_call_args("x", 1, buf, sizeof(buf));
+	c.flags = 4;
 	EXPECT_EQ(-EINVAL, hop_test_ioctl(fd, HOP_IOC_CALL, &c));
 	/* Longer than the service's message size. */
 	c = hop_test_call_args(malloc(MSG + 1), MSG + 1, buf, sizeof(buf));

@@ -63,6 +63,28 @@ int hop_disconnect(struct hop_conn *conn);
 /* The module's ABI version, or -errno (e.g. -ENOENT without /dev/hop). */
 int hop_abi_version(void);
 
+/*
+ * Async calls.  The handler runs at once on the caller's thread, as for
+ * hop_call(); it may start a read from the module's slow device with
+ * hop_dev_read() and return HOP_PENDING, and the caller's thread is free
+ * again.  When the device interrupts, a kernel thread writes the data into
+ * the server (at dest) and the reply (the same bytes) into resp, and the
+ * completion waits on the handle: poll its fd (hop_conn_fd) for POLLIN, or
+ * set an eventfd, then hop_async_reap().
+ */
+#define HOP_PENDING	((ssize_t)-4097)	/* a handler's "the device will answer" */
+struct hop_async_result;
+int hop_call_async(struct hop_conn *conn, const void *req, size_t req_len,
+		   void *resp, size_t resp_cap, uint64_t user_data);
+/* One completion, or -EAGAIN when none is waiting. */
+int hop_async_reap(struct hop_conn *conn, struct hop_async_result *res);
+/* Wait up to timeout_ms (-1: forever) for a completion: 1, 0 on timeout, or -errno. */
+int hop_async_wait(struct hop_conn *conn, int timeout_ms);
+/* Signal this eventfd on every completion (-1: stop). */
+int hop_conn_set_eventfd(struct hop_conn *conn, int efd);
+/* In a handler of an async call: read len bytes at offset of the device into dest. */
+int hop_dev_read(unsigned int offset, unsigned int len, void *dest);
+
 /* Counters of a service, through its service fd or any handle to it. */
 struct hop_service_info;
 int hop_fd_info(int fd, struct hop_service_info *info);

@@ -79,8 +79,19 @@ struct hop_connect {
 	__u64 reserved;
 };
 
-/* HOP_IOC_CALL on a handle: returns the reply length or -errno. */
+/*
+ * HOP_IOC_CALL on a handle: returns the reply length or -errno.
+ *
+ * With HOP_CALL_ASYNC the hop runs the handler as usual, but the call does
+ * not wait for the reply: the ioctl returns 0 as soon as the handler has
+ * returned or has left the call pending on a device operation
+ * (HOP_IOC_DEV_READ, then HOP_RETURN_PENDING).  The reply is written to
+ * resp when the call completes, and the completion (user_data, result) is
+ * read with HOP_IOC_ASYNC_REAP; the handle polls readable (and its eventfd,
+ * if set, is signalled) while completions wait to be reaped.
+ */
 #define HOP_CALL_NONBLOCK	(1U << 0)	/* no free slot: -EAGAIN, not wait */
+#define HOP_CALL_ASYNC		(1U << 1)	/* complete through REAP, not now */
 struct hop_call {
 	__u32 size;		/* sizeof(struct hop_call) */
 	__u32 flags;		/* HOP_CALL_* */
@@ -89,14 +100,48 @@ struct hop_call {
 	__u64 resp;		/* reply buffer in the caller */
 	__u64 resp_cap;		/* capacity; the handler sees min(resp_cap, msg_size) */
 	__u64 timeout_ns;	/* deadline for this call, 0: the service default */
+	__u64 user_data;	/* HOP_CALL_ASYNC: returned by REAP; else must be 0 */
+};
+
+/* Limits on async calls waiting for their device: over them, -EAGAIN. */
+#define HOP_ASYNC_MAX_PER_SERVICE	64
+#define HOP_ASYNC_MAX			1024
+
+/* HOP_IOC_ASYNC_REAP on a handle: one completed async call, or -EAGAIN. */
+struct hop_async_result {
+	__u64 user_data;
+	__s64 result;		/* reply length or -errno */
+	__u64 irq_to_spawn_ns;	/* device interrupt to delivery thread running */
+	__u64 irq_to_complete_ns; /* device interrupt to completion posted */
+	__u32 flags;		/* in: 0 */
+	__u32 delivered_by;	/* HOP_DELIVER_* that carried it, 0 if none */
+	__u64 reserved;
+};
+#define HOP_DELIVER_SPAWN	1	/* a kernel thread created for this completion */
+#define HOP_DELIVER_WORKER	2	/* a kernel thread that already existed */
+
+/*
+ * HOP_IOC_DEV_READ on the service file, from inside the handler of an async
+ * call: start a read of len bytes at offset from the module's slow device
+ * (QEMU's edu device, or a timer standing in for it).  When the device's
+ * interrupt arrives, a kernel thread enters the server's address space and
+ * writes the data to dest (server memory), then completes the client's call
+ * with the same bytes as the reply.
+ */
+#define HOP_DEV_SIZE		2048	/* the device's data, in bytes */
+struct hop_dev_read {
+	__u32 offset;
+	__u32 len;		/* 1..HOP_DEV_SIZE - offset */
+	__u64 dest;		/* where in the server the data goes */
 	__u64 reserved;
 };
 
 /* HOP_IOC_RETURN on the service file, from inside the handler. */
+#define HOP_RETURN_PENDING	(1U << 0)	/* async call: the device completes it */
 struct hop_return {
 	__s64 result;		/* reply length (<= reply capacity) or -errno */
 	__u32 slot;		/* the slot index the hop runs on */
-	__u32 flags;		/* none defined: 0 */
+	__u32 flags;		/* HOP_RETURN_* */
 };
 
 /* HOP_IOC_SERVICE_INFO on a service file or a handle. */
@@ -125,5 +170,9 @@ struct hop_service_info {
 /* Floors for the benchmarks: a syscall that does nothing, and one mm switch. */
 #define HOP_IOC_NOP		_IO(HOP_IOC_MAGIC, 0x07)
 #define HOP_IOC_SWITCH_PROBE	_IO(HOP_IOC_MAGIC, 0x08)
+/* The async path. */
+#define HOP_IOC_DEV_READ	_IOW(HOP_IOC_MAGIC, 0x09, struct hop_dev_read)
+#define HOP_IOC_ASYNC_REAP	_IOWR(HOP_IOC_MAGIC, 0x0a, struct hop_async_result)
+#define HOP_IOC_SET_EVENTFD	_IOW(HOP_IOC_MAGIC, 0x0b, __s32)
 
 #endif /* _UAPI_LINUX_HOP_H */
