@@ -13,8 +13,8 @@
 # Output is KTAP; exit status 0 only when every test passed.
 #
 # Test plan: one compile test per tools/*.bt (bpftrace --emit-elf, which
-# builds the programs and attaches nothing; bpftrace 0.17 has no --dry-run),
-# so that a new tool (hopirq.bt) is compile-tested as soon as it exists.  Then
+# builds the programs and attaches nothing; bpftrace 0.17 has no --dry-run;
+# all at once, as each takes tens of seconds under TCG), so that a new tool (hopirq.bt) is compile-tested as soon as it exists.  Then
 # one workload: an echo-server under a service name of its own, every tool
 # attached at once, K echo-client calls, SIGINT to the tools, and one check per
 # tool that its output holds exactly K hops of that service.  A tool with no
@@ -58,6 +58,9 @@ n=0 pass=0 fail=0 skip=0
 ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
 notok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; shift; local l; for l in "$@"; do echo "# $l"; done; }
 skipped() { n=$((n + 1)); skip=$((skip + 1)); echo "ok $n $1 # SKIP $2"; }
+# Seconds since the start, for the diagnostics that say where the time goes.
+t0=$EPOCHREALTIME
+since() { printf '%.1f' "$(echo "$EPOCHREALTIME - $t0" | bc)"; }
 # Show a file as KTAP diagnostics.
 diag() { sed 's/^/#   /' "$1"; }
 
@@ -77,15 +80,23 @@ echo "1..$((${#all[@]} * 2 + 1))"
 echo "# bpftrace: $($bt --version 2>&1), kernel $(uname -r), service $svc, $K calls"
 
 # --- compile, attach nothing ------------------------------------------------
+# In parallel: under TCG each compile takes tens of seconds of one vCPU.
+cpids=()
 for t in "${all[@]}"; do
-	if timeout "$T" "$bt" --emit-elf "$tmp/$t.o" "$tools/$t.bt" >"$tmp/$t.elf.log" 2>&1 &&
-	   [ -s "$tmp/$t.o" ]; then
+	{ timeout "$T" "$bt" --emit-elf "$tmp/$t.o" "$tools/$t.bt" >"$tmp/$t.elf.log" 2>&1
+	  echo $? >"$tmp/$t.elf.rc"; } &
+	cpids+=($!)
+done
+for p in "${cpids[@]}"; do wait "$p"; done
+for t in "${all[@]}"; do
+	if [ "$(cat "$tmp/$t.elf.rc" 2>/dev/null)" = 0 ] && [ -s "$tmp/$t.o" ]; then
 		ok "compile_$t"
 	else
-		notok "compile_$t" "bpftrace --emit-elf $t.bt failed:"
+		notok "compile_$t" "bpftrace --emit-elf $t.bt failed (status $(cat "$tmp/$t.elf.rc" 2>/dev/null)):"
 		diag "$tmp/$t.elf.log"
 	fi
 done
+echo "# compiled by $(since)s"
 
 # --- one real workload, every tool watching --------------------------------
 "$build/examples/echo-server" "$svc" >"$tmp/server.log" 2>&1 &
@@ -106,6 +117,7 @@ for t in "${started[@]}"; do
 	p=pid_$t
 	wait_for "Hit Ctrl-C to end" "${!p}" "$tmp/$t.out" || { attached=0; echo "# $t did not attach within ${T}s"; diag "$tmp/$t.err"; }
 done
+echo "# tools attached by $(since)s"
 wait_for "serves \"$svc\"" "$server" "$tmp/server.log" || { attached=0; echo "# echo-server did not start"; diag "$tmp/server.log"; }
 
 calls=0
@@ -115,6 +127,7 @@ if [ "$attached" = 1 ]; then
 			calls=$((calls + 1))
 	done
 fi
+echo "# workload done by $(since)s"
 if [ "$calls" = "$K" ]; then
 	ok "workload_${K}_calls"
 else
@@ -132,6 +145,7 @@ for t in "${started[@]}"; do
 		stopped=0; echo "# $t did not exit within ${T}s of SIGINT"
 	fi
 done
+echo "# tools stopped by $(since)s"
 kill -TERM "$server" 2>/dev/null
 timeout "$T" tail --pid="$server" -f /dev/null || echo "# echo-server did not exit within ${T}s of SIGTERM"
 
@@ -156,7 +170,8 @@ check_hoplat() {
 	local h got bad=0
 	for h in hop_ns switch_in_ns handler_ns; do
 		got=$(awk -v k="@$h[$svc]:" '
-			$0 == k { on = 1; next }
+			{ l = $0; sub(/[ \t]+$/, "", l) }
+			l == k { on = 1; next }
 			on && /^\[/ { sub(/^[^)\]]*[)\]][ \t]*/, ""); s += $1; next }
 			on && !/^\[/ { on = 0 }
 			END { print s + 0 }' "$1")
