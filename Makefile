@@ -7,6 +7,8 @@
 #   make vm-run CMD='...' [KERNEL=6.1|6.12] [APPEND='...'] [TIMEOUT=s]
 #   make bench [BENCH_MODE=full|pti|quick]   run bench/run.sh in the guest (KERNEL=6.12)
 #   make deps            install missing packages and fetch the guest kernels
+#   make install / uninstall [DESTDIR=] [PREFIX=/usr/local] [KERNELRELEASE=]   see install.mk
+#   make dkms-src        the module's sources to /usr/src/hop-VERSION for dkms
 #   make clean           remove build/ and out/ (the cache stays)
 
 HOP_CACHE ?= /var/cache/hop
@@ -86,7 +88,9 @@ $(LINUX_SRC_TAR) /bin/busybox:
 	@echo "$@ is missing: run 'make deps' (or 'make check', which does)"; exit 1
 
 # --- libhop -----------------------------------------------------------------
-build/lib/obj/%.o: lib/%.c | $(KSFT_HDR)
+# libhop and the examples need no kselftest header, so that `make install`
+# works on a machine without linux-source (the -isystem finds nothing there).
+build/lib/obj/%.o: lib/%.c
 	@mkdir -p $(@D)
 	$(CC) $(HOP_CFLAGS) -fPIC -c -o $@ $<
 
@@ -110,7 +114,7 @@ build/selftests/%: selftests/%.c build/lib/libhop.a | $(KSFT_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(HOP_CFLAGS) -MF $(@D)/.$(@F).d -o $@ $< $(LDLIBS)
 
-build/examples/%: examples/%.c build/lib/libhop.a | $(KSFT_HDR)
+build/examples/%: examples/%.c build/lib/libhop.a
 	@mkdir -p $(@D)
 	$(CC) $(HOP_CFLAGS) -MF $(@D)/.$(@F).d -o $@ $< $(LDLIBS)
 
@@ -167,3 +171,6 @@ bench: deps
 
 clean:
 	rm -rf build out
+
+# make install, make uninstall, make dkms-src.
+include install.mk

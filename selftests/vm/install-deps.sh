@@ -15,6 +15,9 @@ packages=(
 	qemu-system-x86 busybox-static
 	liburing-dev bpftrace gnuplot-nox stress-ng linux-perf dwarves
 	linux-source-6.12
+	# make install and its tests (selftests/install_test.sh, dkms_test.sh):
+	# DKMS, pkg-config, groff to check the man pages.
+	dkms pkgconf groff-base
 )
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }

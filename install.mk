@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: GPL-2.0
+# install.mk: make install / make uninstall / make dkms-src, included by the top-level Makefile.
+#
+#   make install   [DESTDIR=] [PREFIX=/usr/local] [KERNELRELEASE=r | KDIR=dir]
+#   make uninstall (the same variables)
+#   make dkms-src  [DESTDIR=]   the module's sources to /usr/src/hop-VERSION for dkms
+#
+# Installs libhop (libhop.so.VERSION with its soname links, libhop.a), its
+# headers (hop.h and linux/hop.h, which defines struct hop_service_info),
+# hop.pc, the man pages, the bpftrace tools, the examples and the udev rule.
+# hop.ko only when a kernel is named (KERNELRELEASE=, or KDIR= a headers tree
+# whose release is read from it), into /lib/modules/RELEASE/extra, which is
+# outside PREFIX on purpose: modprobe looks nowhere else.  With DESTDIR empty
+# the system caches are refreshed (ldconfig, depmod); with DESTDIR set they
+# are left to whoever packages the tree.  uninstall removes exactly the files
+# install writes, computed from the same lists.
+
+# The one version: MODULE_VERSION() in module/main.c (dkms.conf repeats it).
+HOP_VERSION := $(shell sed -n 's/^MODULE_VERSION("\(.*\)");$$/\1/p' module/main.c)
+HOP_SOMAJOR := 0
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR ?= $(PREFIX)/share/man
+HOP_DATADIR ?= $(PREFIX)/share/hop
+HOP_LIBEXECDIR ?= $(PREFIX)/libexec/hop
+# udev reads /etc/udev/rules.d and /usr/lib/udev/rules.d, never /usr/local.
+UDEVRULESDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/udev/rules.d,/etc/udev/rules.d)
+INSTALL ?= install
+
+# The kernel to install hop.ko for, if any.  KDIR must be Debian's headers
+# tree of that release (/lib/modules/R/build points there), which is what
+# the build rule for build/R/hop.ko uses.
+INSTALL_RELEASE := $(or $(KERNELRELEASE),$(if $(KDIR),$(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)))
+ifneq ($(KDIR),)
+ifeq ($(INSTALL_RELEASE),)
+$(error KDIR=$(KDIR) has no include/config/kernel.release: not a prepared kernel headers tree)
+endif
+endif
+INSTALL_KO := $(if $(INSTALL_RELEASE),build/$(INSTALL_RELEASE)/hop.ko)
+MODDIR := /lib/modules/$(INSTALL_RELEASE)/extra
+
+MAN_PAGES := $(wildcard man/man3/*.3)
+BT_TOOLS := $(wildcard tools/*.bt)
+EXAMPLE_PROGS := $(EXAMPLES)
+DKMS_SRCDIR := /usr/src/hop-$(HOP_VERSION)
+
+.PHONY: install uninstall dkms-src
+install: $(LIB) $(EXAMPLE_PROGS) $(INSTALL_KO)
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/linux $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(HOP_DATADIR)/tools $(DESTDIR)$(HOP_LIBEXECDIR)/examples \
+		$(DESTDIR)$(UDEVRULESDIR)
+	$(INSTALL) -m 0755 build/lib/libhop.so.$(HOP_SOMAJOR) $(DESTDIR)$(LIBDIR)/libhop.so.$(HOP_VERSION)
+	ln -sf libhop.so.$(HOP_VERSION) $(DESTDIR)$(LIBDIR)/libhop.so.$(HOP_SOMAJOR)
+	ln -sf libhop.so.$(HOP_SOMAJOR) $(DESTDIR)$(LIBDIR)/libhop.so
+	$(INSTALL) -m 0644 build/lib/libhop.a $(DESTDIR)$(LIBDIR)/libhop.a
+	$(INSTALL) -m 0644 lib/include/hop.h $(DESTDIR)$(INCLUDEDIR)/hop.h
+	$(INSTALL) -m 0644 uapi/linux/hop.h $(DESTDIR)$(INCLUDEDIR)/linux/hop.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(HOP_VERSION)|' lib/hop.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/hop.pc
+	$(if $(MAN_PAGES),$(INSTALL) -m 0644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man3/)
+	$(if $(BT_TOOLS),$(INSTALL) -m 0755 $(BT_TOOLS) $(DESTDIR)$(HOP_DATADIR)/tools/)
+	$(if $(EXAMPLE_PROGS),$(INSTALL) -m 0755 $(EXAMPLE_PROGS) $(DESTDIR)$(HOP_LIBEXECDIR)/examples/)
+	$(INSTALL) -m 0644 udev/60-hop.rules $(DESTDIR)$(UDEVRULESDIR)/60-hop.rules
+ifneq ($(INSTALL_RELEASE),)
+	$(INSTALL) -d $(DESTDIR)$(MODDIR)
+	$(INSTALL) -m 0644 $(INSTALL_KO) $(DESTDIR)$(MODDIR)/hop.ko
+	$(if $(DESTDIR),,depmod -a $(INSTALL_RELEASE))
+endif
+	$(if $(DESTDIR),,ldconfig)
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libhop.so.$(HOP_VERSION) $(DESTDIR)$(LIBDIR)/libhop.so.$(HOP_SOMAJOR) \
+		$(DESTDIR)$(LIBDIR)/libhop.so $(DESTDIR)$(LIBDIR)/libhop.a \
+		$(DESTDIR)$(INCLUDEDIR)/hop.h $(DESTDIR)$(INCLUDEDIR)/linux/hop.h \
+		$(DESTDIR)$(PKGCONFIGDIR)/hop.pc $(DESTDIR)$(UDEVRULESDIR)/60-hop.rules \
+		$(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN_PAGES))) \
+		$(addprefix $(DESTDIR)$(HOP_DATADIR)/tools/,$(notdir $(BT_TOOLS))) \
+		$(addprefix $(DESTDIR)$(HOP_LIBEXECDIR)/examples/,$(notdir $(EXAMPLE_PROGS)))
+	@# Only the directories that are hop's own; shared ones (lib, include) stay.
+	-rmdir $(DESTDIR)$(HOP_DATADIR)/tools $(DESTDIR)$(HOP_DATADIR) \
+		$(DESTDIR)$(HOP_LIBEXECDIR)/examples $(DESTDIR)$(HOP_LIBEXECDIR) 2>/dev/null
+ifneq ($(INSTALL_RELEASE),)
+	rm -f $(DESTDIR)$(MODDIR)/hop.ko
+	$(if $(DESTDIR),,depmod -a $(INSTALL_RELEASE))
+endif
+	$(if $(DESTDIR),,ldconfig)
+
+# Only what Kbuild reads: a copy of the whole tree would drag build/ and out/
+# into /usr/src and into every DKMS build directory.
+dkms-src:
+	rm -rf $(DESTDIR)$(DKMS_SRCDIR)
+	$(INSTALL) -d $(DESTDIR)$(DKMS_SRCDIR)/module $(DESTDIR)$(DKMS_SRCDIR)/uapi/linux
+	$(INSTALL) -m 0644 dkms.conf Kbuild $(DESTDIR)$(DKMS_SRCDIR)/
+	$(INSTALL) -m 0644 $(wildcard module/*.c module/*.h) $(DESTDIR)$(DKMS_SRCDIR)/module/
+	$(INSTALL) -m 0644 $(wildcard uapi/linux/*.h) $(DESTDIR)$(DKMS_SRCDIR)/uapi/linux/
