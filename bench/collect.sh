@@ -56,6 +56,8 @@ done
 # The report: the newest full run plus the pti runs given in BENCH_PTI_FILES
 # (run-claims.sh) or else the newest pti file of each label.
 full=$(ls -t "$results"/*-full.jsonl 2>/dev/null | head -n 1 || true)
+# A host run of the transports that need no hop.ko (collect.sh DIR host).
+full="$full $(ls -t "$results"/*-full-host.jsonl 2>/dev/null | head -n 1 || true)"
 pti=${BENCH_PTI_FILES:-}
 if [ -z "$pti" ]; then
 	# Newest first, one file per kernel and boot options.
@@ -69,4 +71,4 @@ for f in sys.stdin.read().split():
         print(f)' || true)
 fi
 # shellcheck disable=SC2086
-[ -n "$full$pti" ] && python3 "$repo/bench/report.py" -o "$results" $full $pti
+[ -n "${full// /}$pti" ] && python3 "$repo/bench/report.py" -o "$results" $full $pti

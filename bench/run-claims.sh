@@ -63,6 +63,7 @@ for k in "${kernels[@]}"; do
 done
 if [ ${#files[@]} -gt 0 ]; then
 	python3 "$repo/bench/report.py" -o "$repo/bench/results" \
-		$(ls -t "$repo"/bench/results/*-full.jsonl 2>/dev/null | head -n 1) "${files[@]}"
+		$(ls -t "$repo"/bench/results/*-full.jsonl 2>/dev/null | head -n 1) \
+		$(ls -t "$repo"/bench/results/*-full-host.jsonl 2>/dev/null | head -n 1) "${files[@]}"
 fi
 exit $failed
