@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <linux/io_uring.h>
 #include <linux/hop.h>
 #include "hop.h"
 #include "sys.h"
@@ -119,6 +120,25 @@ int hop_call_async(struct hop_conn *conn, const void *req, size_t req_len,
 	if (!conn)
 		return -EINVAL;
 	return (int)hop_sys_ioctl(conn->fd, HOP_IOC_CALL, &c);
+}
+
+void hop_prep_call(struct io_uring_sqe *sqe, struct hop_conn *conn, struct hop_call *call,
+		   const void *req, size_t req_len, void *resp, size_t resp_cap)
+{
+	struct hop_uring_call uc = { .call = (uintptr_t)call };
+
+	memset(call, 0, sizeof(*call));
+	call->size = sizeof(*call);
+	call->flags = HOP_CALL_ASYNC;
+	call->req = (uintptr_t)req;
+	call->req_len = req_len;
+	call->resp = (uintptr_t)resp;
+	call->resp_cap = resp_cap;
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = conn->fd;
+	sqe->cmd_op = HOP_URING_CALL;
+	memcpy(sqe->cmd, &uc, sizeof(uc));
 }
 
 int hop_async_reap(struct hop_conn *conn, struct hop_async_result *res)

@@ -117,7 +117,16 @@ err_svc:
 	return ERR_PTR(-EAGAIN);
 }
 
-/* Post the result on the handle.  Any context; only the first call counts. */
+/* Give up on a call that was refused before it began: no completion. */
+void hop_async_abandon(struct hop_async *a)
+{
+	if (atomic_xchg(&a->completed, 1))
+		return;
+	atomic_dec(&hop_async_in_flight);
+	atomic_dec(&a->svc->async_in_flight);
+}
+
+/* Post the result on the handle (or as a CQE).  Any context; only the first call counts. */
 void hop_async_complete(struct hop_async *a, long result)
 {
 	struct hop_handle *h = a->handle;
@@ -131,6 +140,12 @@ void hop_async_complete(struct hop_async *a, long result)
 	a->res.result = result;
 	if (a->op.t_irq)
 		a->res.irq_to_complete_ns = ktime_get_ns() - a->op.t_irq;
+	if (a->uring_cmd) {
+		trace_hop_async_complete(a->svc->name, a->user_data, result,
+					 a->res.irq_to_complete_ns);
+		hop_uring_complete(a);
+		return;
+	}
 	spin_lock_irqsave(&h->lock, flags);
 	if (!h->dead) {
 		kref_get(&a->ref);	/* the done list's */

@@ -11,6 +11,7 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <asm/prctl.h>
+#include <linux/hop.h>
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 0) || \
 	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
@@ -94,5 +95,19 @@ static inline void hop_eventfd_signal(struct eventfd_ctx *ctx)
 #else
 #define HOP_PCI_IRQ_INTX PCI_IRQ_LEGACY
 #endif
+
+/* Where a URING_CMD's payload is: 6.1 copies a pointer, 6.12 keeps the SQE. */
+#include <linux/io_uring.h>
+#if HOP_KERNEL_6_12
+#include <linux/io_uring/cmd.h>
+#endif
+static inline const struct hop_uring_call *hop_uring_cmd_payload(struct io_uring_cmd *cmd)
+{
+#if HOP_KERNEL_6_12
+	return io_uring_sqe_cmd(cmd->sqe);
+#else
+	return cmd->cmd;
+#endif
+}
 
 #endif /* HOP_COMPAT_H */

@@ -161,7 +161,7 @@ static void hop_frame_finish(struct hop_frame *f)
 }
 
 /* The conditions under which a hop cannot be made safe (README "Refusals"). */
-static int hop_may_hop(void)
+static int hop_may_hop(bool from_uring)
 {
 	struct task_struct *tsk = current;
 
@@ -173,8 +173,13 @@ static int hop_may_hop(void)
 		return -EOPNOTSUPP;	/* the SSP points into the caller's mm */
 	if (test_thread_flag(TIF_IO_BITMAP))
 		return -EOPNOTSUPP;	/* ioperm() would be lent to the handler */
-	if (tsk->io_uring)
-		return -EOPNOTSUPP;	/* io-wq workers would be born in the server */
+	/*
+	 * io-wq workers would be born in the server, and io_uring task_work
+	 * would run in it.  The io_uring path checked that the task's only
+	 * ring defers its task work to io_uring_enter() (handle.c).
+	 */
+	if (tsk->io_uring && !from_uring)
+		return -EOPNOTSUPP;
 	if (tsk->thread.fsindex || tsk->thread.gsindex)
 		return -EOPNOTSUPP;	/* only FS/GS bases are saved, not selectors */
 	return 0;
@@ -201,52 +206,54 @@ static void hop_regs_for_handler(struct pt_regs *regs, struct hop_service *svc,
 	regs->orig_ax = -1;
 }
 
-long hop_call(struct hop_service *svc, struct hop_handle *h, const struct hop_call __user *uarg)
+/* Checks shared by HOP_IOC_CALL and the io_uring path. */
+int hop_call_check(struct hop_service *svc, const struct hop_call *c)
+{
+	if (c->size != sizeof(*c) || (c->flags & ~(HOP_CALL_NONBLOCK | HOP_CALL_ASYNC)) ||
+	    (c->user_data && !(c->flags & HOP_CALL_ASYNC)))
+		return -EINVAL;
+	if (c->req_len > svc->msg_size)
+		return -EMSGSIZE;
+	if ((c->req_len && !access_ok(u64_to_user_ptr(c->req), c->req_len)) ||
+	    (c->resp_cap && !access_ok(u64_to_user_ptr(c->resp), c->resp_cap)))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * Make the hop: from here the task returns to user mode in the handler.
+ * @regs_ax_back: an io_uring-started hop returns the interrupted syscall's own
+ * result when it ends, not the handler's (the caller of io_uring_enter() gets
+ * its return value untouched).
+ */
+int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_async *async,
+	      bool from_uring)
 {
 	struct pt_regs *regs = current_pt_regs();
-	struct hop_async *async = NULL;
 	struct hop_frame *outer, *f;
 	struct hop_slot *slot;
-	struct hop_call c;
 	unsigned int depth;
 	u64 timeout_ns;
 	int idx, err;
 
-	if (copy_from_user(&c, uarg, sizeof(c)))
-		return -EFAULT;
-	if (c.size != sizeof(c) || (c.flags & ~(HOP_CALL_NONBLOCK | HOP_CALL_ASYNC)) ||
-	    (c.user_data && !(c.flags & HOP_CALL_ASYNC)))
-		return -EINVAL;
-	if (c.req_len > svc->msg_size)
-		return -EMSGSIZE;
-	if ((c.req_len && !access_ok(u64_to_user_ptr(c.req), c.req_len)) ||
-	    (c.resp_cap && !access_ok(u64_to_user_ptr(c.resp), c.resp_cap)))
-		return -EFAULT;
-	err = hop_may_hop();
+	err = hop_may_hop(from_uring);
 	if (err)
 		return err;
 	outer = hop_current_frame();
 	depth = outer ? outer->depth + 1 : 1;
 	if (depth > HOP_MAX_DEPTH)
 		return -ELOOP;
-
-	if (c.flags & HOP_CALL_ASYNC) {
-		async = hop_async_new(h, &c);
-		if (IS_ERR(async))
-			return PTR_ERR(async);
-	}
-	err = -ENOMEM;
 	f = kmalloc(struct_size(f, fpu, hop_fpu_size()), GFP_KERNEL);
 	if (!f)
-		goto err_async;
+		return -ENOMEM;
 	f->fpu_size = hop_fpu_size();
-	idx = hop_claim_slot(svc, c.flags & HOP_CALL_NONBLOCK);
+	idx = hop_claim_slot(svc, c->flags & HOP_CALL_NONBLOCK);
 	if (idx < 0) {
 		err = idx;
 		goto err_free;
 	}
 	slot = &svc->slots[idx];
-	if (copy_from_user(slot->kbuf, u64_to_user_ptr(c.req), c.req_len)) {
+	if (copy_from_user(slot->kbuf, u64_to_user_ptr(c->req), c->req_len)) {
 		err = -EFAULT;
 		goto err_slot;
 	}
@@ -259,13 +266,17 @@ long hop_call(struct hop_service *svc, struct hop_handle *h, const struct hop_ca
 	f->outer = outer;
 	f->depth = depth;
 	f->ended = false;
+	f->from_uring = from_uring;
+	f->io_uring = current->io_uring;
+	if (async)
+		kref_get(&async->ref);
 	f->async = async;
 	kref_get(&svc->ref);
 	f->svc = svc;
 	f->slot = idx;
-	f->req_len = c.req_len;
-	f->resp_uaddr = c.resp;
-	f->resp_cap = min_t(u64, c.resp_cap, svc->msg_size);
+	f->req_len = c->req_len;
+	f->resp_uaddr = c->resp;
+	f->resp_cap = min_t(u64, c->resp_cap, svc->msg_size);
 	f->start_ns = ktime_get_ns();
 	atomic_set(&f->abort_reason, 0);
 	f->abort_sig = 0;
@@ -274,26 +285,48 @@ long hop_call(struct hop_service *svc, struct hop_handle *h, const struct hop_ca
 	f->deadline.function = hop_deadline_fire;
 	f->regs = *regs;
 
-	trace_hop_call(svc->name, idx, c.req_len, depth);
+	trace_hop_call(svc->name, idx, c->req_len, depth);
 	hop_identity_enter(f, svc, slot);
 	hop_frame_push(f);
-	timeout_ns = c.timeout_ns ?: svc->timeout_ns;
+	timeout_ns = c->timeout_ns ?: svc->timeout_ns;
 	if (timeout_ns)
 		hop_deadline_arm(f, timeout_ns);
-	hop_regs_for_handler(regs, svc, slot, c.req_len, f->resp_cap);
+	hop_regs_for_handler(regs, svc, slot, c->req_len, f->resp_cap);
 	trace_hop_handler_enter(svc->name, idx, depth);
-	/* Becomes the handler's %rax. */
 	return 0;
 
 err_slot:
 	hop_release_slot(svc, idx);
 err_free:
 	kfree(f);
-err_async:
+	return err;
+}
+
+/* HOP_IOC_CALL. */
+long hop_call(struct hop_service *svc, struct hop_handle *h, const struct hop_call __user *uarg)
+{
+	struct hop_async *async = NULL;
+	struct hop_call c;
+	int err;
+
+	if (copy_from_user(&c, uarg, sizeof(c)))
+		return -EFAULT;
+	err = hop_call_check(svc, &c);
+	if (err)
+		return err;
+	if (c.flags & HOP_CALL_ASYNC) {
+		async = hop_async_new(h, &c);
+		if (IS_ERR(async))
+			return PTR_ERR(async);
+	}
+	err = hop_enter(svc, &c, async, false);
 	if (async) {
-		hop_async_complete(async, err);	/* never posted: nobody reaps it */
+		/* Refused before the hop: the ioctl says so, no completion follows. */
+		if (err)
+			hop_async_abandon(async);
 		hop_async_put(async);
 	}
+	/* 0 becomes the handler's %rax. */
 	return err;
 }
 
@@ -309,7 +342,7 @@ static void hop_frame_leave(struct hop_frame *f)
 	 * would act with the server's mm and files later: the task cannot be
 	 * trusted any more (README, "Refusals").
 	 */
-	if (unlikely(current->io_uring)) {
+	if (unlikely(current->io_uring != f->io_uring)) {
 		pr_warn_ratelimited("hop: handler of %s used io_uring; killing task %d\n",
 				    f->svc->name, task_pid_nr(current));
 		force_sig(SIGKILL);
@@ -350,6 +383,11 @@ long hop_return(struct hop_service *svc, const struct hop_return __user *uarg)
 		if (!(r.flags & HOP_RETURN_PENDING))
 			hop_async_complete(f->async, result);
 		result = 0;
+	}
+	if (f->from_uring) {
+		/* io_uring_enter() returns what it returned before the hop. */
+		result = f->regs.ax;
+		hop_uring_kick();
 	}
 	hop_frame_finish(f);
 	/* The caller's HOP_IOC_CALL returns this. */
@@ -418,10 +456,13 @@ static void hop_abort_work_fn(struct callback_head *cb)
 		if (f->async)
 			hop_async_complete(f->async, hop_abort_errno(why));
 		/* Nested callers see their hop fail too; the outermost wins %rax. */
-		current_pt_regs()->ax = hop_abort_errno(why);
+		if (!f->from_uring)
+			current_pt_regs()->ax = hop_abort_errno(why);
 		if (f != target)
 			hop_frame_finish(f);
 	} while (f != target);
+	if (target->from_uring)
+		hop_uring_kick();
 	hop_frame_finish(target);
 out:
 	hop_frame_put(target);
@@ -462,6 +503,7 @@ void hop_frames_unwind_dying(void)
 		hop_release_slot(f->svc, f->slot);
 		llist_add(&f->reap, &hop_reap_list);
 	}
+	hop_uring_task_dying();
 	schedule_work(&hop_reap_work);
 }
 

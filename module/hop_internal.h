@@ -127,6 +127,8 @@ struct hop_frame {
 	unsigned int depth;		/* 1 for a hop made from a plain thread */
 	bool ended;			/* popped; late timers and task_work do nothing */
 	struct hop_async *async;	/* HOP_CALL_ASYNC: the call being made, a reference */
+	bool from_uring;		/* made by the io_uring path at syscall exit */
+	void *io_uring;			/* the task's io_uring context at the call */
 	struct hop_service *svc;	/* a reference */
 	unsigned int slot;
 	u64 req_len;
@@ -203,6 +205,7 @@ struct hop_async {
 	bool dev_started;
 	struct hop_devop op;
 	struct kthread_work kwork;	/* HOP_DELIVER_WORKER */
+	struct io_uring_cmd *uring_cmd;	/* completes as a CQE instead of on the handle */
 	struct hop_async_result res;
 };
 
@@ -214,10 +217,17 @@ void hop_handle_put(struct hop_handle *h);
 struct hop_async *hop_async_new(struct hop_handle *h, const struct hop_call *c);
 void hop_async_put(struct hop_async *a);
 void hop_async_complete(struct hop_async *a, long result);
+void hop_async_abandon(struct hop_async *a);
 long hop_async_dev_read(struct hop_service *svc, const struct hop_dev_read __user *uarg);
 int hop_async_nr_alive(void);
 int hop_async_init(void);
 void hop_async_exit(void);
+
+/* uring.c: async calls submitted as IORING_OP_URING_CMD. */
+int hop_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags);
+void hop_uring_complete(struct hop_async *a);
+void hop_uring_kick(void);
+void hop_uring_task_dying(void);
 
 /* device.c: the slow device behind HOP_IOC_DEV_READ. */
 int hop_device_submit(struct hop_devop *op);
@@ -261,6 +271,9 @@ int hop_identity_init(void);
 
 /* engine.c: calls, returns and aborts. */
 long hop_call(struct hop_service *svc, struct hop_handle *h, const struct hop_call __user *uarg);
+int hop_call_check(struct hop_service *svc, const struct hop_call *c);
+int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_async *async,
+	      bool from_uring);
 struct hop_frame *hop_current_frame(void);
 long hop_return(struct hop_service *svc, const struct hop_return __user *uarg);
 struct hop_frame *hop_task_frame(struct task_struct *t);

@@ -80,6 +80,18 @@ int hop_call_async(struct hop_conn *conn, const void *req, size_t req_len,
 int hop_async_reap(struct hop_conn *conn, struct hop_async_result *res);
 /* Wait up to timeout_ms (-1: forever) for a completion: 1, 0 on timeout, or -errno. */
 int hop_async_wait(struct hop_conn *conn, int timeout_ms);
+/*
+ * The same async call through io_uring: fill an SQE (IORING_OP_URING_CMD on
+ * the handle) and *call, which must stay valid until io_uring_submit().  The
+ * CQE's res is the reply length or -errno, its user_data the SQE's.  The
+ * thread's only ring must be set up with IORING_SETUP_SINGLE_ISSUER |
+ * IORING_SETUP_DEFER_TASKRUN (liburing: io_uring_queue_init_params()).
+ */
+struct io_uring_sqe;
+struct hop_call;
+void hop_prep_call(struct io_uring_sqe *sqe, struct hop_conn *conn, struct hop_call *call,
+		   const void *req, size_t req_len, void *resp, size_t resp_cap);
+
 /* Signal this eventfd on every completion (-1: stop). */
 int hop_conn_set_eventfd(struct hop_conn *conn, int efd);
 /* In a handler of an async call: read len bytes at offset of the device into dest. */

@@ -158,6 +158,20 @@ struct hop_service_info {
 	__u64 reserved[3];
 };
 
+/*
+ * io_uring: IORING_OP_URING_CMD on a handle with cmd_op HOP_URING_CALL and
+ * this payload in the SQE's command area makes an async call (as
+ * HOP_CALL_ASYNC, never waiting for a slot); the CQE carries the result
+ * (reply length or -errno) and the SQE's user_data.  The submitting thread
+ * must have one ring only, set up with IORING_SETUP_SINGLE_ISSUER |
+ * IORING_SETUP_DEFER_TASKRUN (else -EOPNOTSUPP), and no SQPOLL.
+ */
+#define HOP_URING_CALL		1
+struct hop_uring_call {
+	__u64 call;		/* pointer to struct hop_call, read at submission */
+	__u64 reserved;
+};
+
 #define HOP_IOC_MAGIC		0xB7
 
 #define HOP_IOC_VERSION		_IOWR(HOP_IOC_MAGIC, 0x00, struct hop_version)
