@@ -5,7 +5,7 @@
 #   tools/test-tools.sh [-k CALLS] [-t SECONDS]
 #
 #   -k  echo-client calls in the workload (default 5)
-#   -t  bound on each wait: bpftrace's attach, its exit, one call (default 120)
+#   -t  bound on each wait: bpftrace's attach, its exit, one call (default 300; under TCG on a loaded host 120 was too short)
 #   BPFTRACE=path  the bpftrace to use (default: bpftrace from PATH)
 #   HOP_BUILD=dir  where the examples are built (default: build/ of this repo)
 #
@@ -14,18 +14,19 @@
 #
 # Test plan: one compile test per tools/*.bt (bpftrace --emit-elf, which
 # builds the programs and attaches nothing; bpftrace 0.17 has no --dry-run;
-# all at once, as each takes tens of seconds under TCG), so that a new tool (hopirq.bt) is compile-tested as soon as it exists.  Then
-# one workload: an echo-server under a service name of its own, every tool
-# attached at once, K echo-client calls, SIGINT to the tools, and one check per
-# tool that its output holds exactly K hops of that service.  A tool with no
-# workload check of its own (a new one) is reported as a skip, not a pass.
+# all at once, as each takes tens of seconds under TCG), so that a new tool
+# (hopirq.bt) is compile-tested as soon as it exists.  Then one workload: an
+# echo-server under a service name of its own, every tool attached at once,
+# K echo-client calls, SIGINT to the tools, and one check per tool that its
+# output holds exactly K hops of that service.  A tool with no workload check
+# of its own (a new one) is reported as a skip, not a pass.
 set -u
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tools=$repo/tools
 build=${HOP_BUILD:-$repo/build}
 bt=${BPFTRACE:-bpftrace}
-K=5 T=120
+K=5 T=300
 while getopts k:t: opt; do
 	case $opt in
 	k) K=$OPTARG ;;
