@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# run-tests.sh: run every program in build/selftests/ inside the test VM, one at a time, and record each.
+# run-tests.sh: run every test (tests.sh lists them) inside the test VM, one at a time, and record each.
 #
 # Runs in the guest (run-vm.sh's command) from the repository root, with
-# HOP_OUT and HOP_KO from guest-init.sh.  For each program it leaves, under
+# HOP_OUT and HOP_KO from guest-init.sh.  The tests are the programs in
+# build/selftests/ and the scripts selftests/*_test.sh, each under its own
+# limit (see tests.sh).  For each test it leaves, under
 # $HOP_OUT/tests/: NAME.ktap (its whole output), NAME.status (rc=, kmsg=,
 # module=) and NAME.kmsg (the kernel log lines it caused).  summarize.sh on
 # the host turns these into the counts; this script only exits non-zero so
@@ -12,15 +14,12 @@
 #   TEST_TIMEOUT=seconds per program (default 120); ONLY=glob to run a subset
 set -u
 
-limit=${TEST_TIMEOUT:-120}
 dir="$HOP_OUT/tests"
 mkdir -p "$dir"
 here=$(cd "$(dirname "$0")" && pwd)
 failed=0
 
-for prog in build/selftests/*; do
-	[ -f "$prog" ] && [ -x "$prog" ] || continue
-	name=${prog##*/}
+while read -r name prog limit; do
 	# shellcheck disable=SC2053 # ONLY is a glob
 	[[ $name == ${ONLY:-*} ]] || continue
 
@@ -50,5 +49,5 @@ for prog in build/selftests/*; do
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 4 ] || [ $kmsg != clean ] || [ $module = broken ]; then
 		failed=1
 	fi
-done
+done < <("$here/tests.sh" "$PWD")
 exit $failed
