@@ -32,6 +32,7 @@
 
 #include "hopbench.h"
 
+int bench_irq_main(const struct bench_cfg *cfg, const char *condition);
 int bench_memory_main(const struct bench_cfg *cfg, int threads,
 		      const char *condition);
 void bench_print_env(FILE *f);
@@ -279,7 +280,7 @@ static void *client_main(void *arg)
 	return NULL;
 }
 
-static int cmp_u64(const void *a, const void *b)
+int bench_cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
@@ -294,7 +295,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* Nearest-rank percentile of a sorted array. */
-static uint64_t pct(const uint64_t *v, size_t n, double p)
+uint64_t bench_pct(const uint64_t *v, size_t n, double p)
 {
 	size_t k = (size_t)(p / 100.0 * n + 0.999999);
 
@@ -305,7 +306,7 @@ static uint64_t pct(const uint64_t *v, size_t n, double p)
 	return v[k - 1];
 }
 
-static double median_d(double *v, int n)
+double bench_median_d(double *v, int n)
 {
 	qsort(v, n, sizeof(*v), cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
@@ -322,7 +323,7 @@ static uint64_t timer_overhead(void)
 
 		v[i] = now_ns() - a;
 	}
-	qsort(v, N, sizeof(v[0]), cmp_u64);
+	qsort(v, N, sizeof(v[0]), bench_cmp_u64);
 	return v[N / 2];
 }
 
@@ -410,10 +411,10 @@ static int run_bench(const struct bench_cfg *cfg, const struct transport *t,
 			sum += s[i];
 		/* The mean too, to compare with tools that report only a mean. */
 		mean[rep] = sum / per_rep;
-		qsort(s, per_rep, sizeof(*s), cmp_u64);
-		p50[rep] = pct(s, per_rep, 50);
-		p99[rep] = pct(s, per_rep, 99);
-		p999[rep] = pct(s, per_rep, 99.9);
+		qsort(s, per_rep, sizeof(*s), bench_cmp_u64);
+		p50[rep] = bench_pct(s, per_rep, 50);
+		p99[rep] = bench_pct(s, per_rep, 99);
+		p999[rep] = bench_pct(s, per_rep, 99.9);
 		for (int c = 0; c < cfg->clients; c++) {
 			size_t b = (size_t)rep * cfg->clients + c;
 
@@ -435,9 +436,9 @@ static int run_bench(const struct bench_cfg *cfg, const struct transport *t,
 	printf("],");
 	printf("\"p50_ns\":%.0f,\"p99_ns\":%.0f,\"p999_ns\":%.0f,"
 	       "\"mean_ns\":%.0f,\"ops_per_s\":%.0f,\"timer_ns\":%llu,",
-	       median_d(p50, cfg->reps), median_d(p99, cfg->reps),
-	       median_d(p999, cfg->reps), median_d(mean, cfg->reps),
-	       median_d(ops, cfg->reps),
+	       bench_median_d(p50, cfg->reps), bench_median_d(p99, cfg->reps),
+	       bench_median_d(p999, cfg->reps), bench_median_d(mean, cfg->reps),
+	       bench_median_d(ops, cfg->reps),
 	       (unsigned long long)tmr);
 	bench_print_env(stdout);
 	printf("}\n");
@@ -452,6 +453,7 @@ static void usage(FILE *f)
 "                [--clients N] [--slots S] [--reps R] [--iters K] [--warmup W]\n"
 "                [--condition TEXT]\n"
 "       hopbench --memory --transport hop|pipe|futex [--threads N]\n"
+"       hopbench --irq [--reps R] [--iters K]   (interrupt path: spawn vs worker)\n"
 "       hopbench --list\n"
 "One JSON line per result on stdout.  Defaults: payload 64, placement same,\n"
 "clients 1, slots = clients (hop), reps 5, iters 1000, warmup iters/10.\n");
@@ -478,6 +480,7 @@ int main(int argc, char **argv)
 		{ "warmup", required_argument, NULL, 'w' },
 		{ "condition", required_argument, NULL, 'C' },
 		{ "memory", no_argument, NULL, 'm' },
+		{ "irq", no_argument, NULL, 'I' },
 		{ "threads", required_argument, NULL, 'T' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
@@ -489,11 +492,11 @@ int main(int argc, char **argv)
 	};
 	const char *condition = NULL;
 	const struct transport *t;
-	bool memory = false;
+	bool memory = false, irq = false;
 	int threads = 64;
 	int o;
 
-	while ((o = getopt_long(argc, argv, "t:p:P:c:s:r:i:w:C:mT:lh", opts,
+	while ((o = getopt_long(argc, argv, "t:p:P:c:s:r:i:w:C:mIT:lh", opts,
 				NULL)) != -1) {
 		switch (o) {
 		case 't': cfg.transport = optarg; break;
@@ -517,6 +520,7 @@ int main(int argc, char **argv)
 		case 'w': cfg.warmup = atol(optarg); break;
 		case 'C': condition = optarg; break;
 		case 'm': memory = true; break;
+		case 'I': irq = true; cfg.transport = "irq"; break;
 		case 'T': threads = atoi(optarg); break;
 		case 'l':
 			for (size_t i = 0; i < NR_TRANSPORTS; i++)
@@ -533,6 +537,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 64;
 	}
+	if (irq)
+		return bench_irq_main(&cfg, condition);
 	t = find_transport(cfg.transport);
 	if (!t) {
 		fprintf(stderr, "hopbench: unknown transport '%s' (--list)\n",

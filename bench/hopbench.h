@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 enum bench_placement {
@@ -82,6 +83,12 @@ void *bench_shared_alloc(size_t len);
 /* Read or write exactly len bytes (pipes may split a 64 KiB message). */
 int bench_read_full(int fd, void *buf, size_t len);
 int bench_write_full(int fd, const void *buf, size_t len);
+
+/* Statistics shared by every mode. */
+int bench_cmp_u64(const void *a, const void *b);
+uint64_t bench_pct(const uint64_t *v, size_t n, double p);	/* v sorted */
+double bench_median_d(double *v, int n);
+void bench_print_env(FILE *f);
 
 extern const struct transport tr_hop, tr_null_ioctl, tr_mm_switch,
 	tr_null_syscall, tr_pipe, tr_futex, tr_eventfd, tr_unix, tr_uring,

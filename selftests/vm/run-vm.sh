@@ -74,9 +74,9 @@ set +e
 # terminal's foreground process group or it stops on SIGTTOU.
 timeout --foreground --kill-after=10 "$limit" qemu-system-x86_64 \
 	-nodefaults -nographic -no-reboot \
-	-accel tcg -cpu max -smp 2 -m 2G \
+	-accel tcg,thread=single -cpu max -smp 2 -m 2G \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 loglevel=5 panic=-1 hoprepo=$repo hoprun=$run $append" \
+	-append "console=ttyS0 loglevel=5 panic=-1 no_timer_check hoprepo=$repo hoprun=$run $append" \
 	"${console[@]}" -serial chardev:con \
 	-chardev "file,id=res,path=$run/result" -serial chardev:res \
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
