@@ -73,10 +73,13 @@ headers_link() {
 	[ -f "/lib/modules/$release/build/Makefile" ]
 }
 dkms_src() {
-	make --no-print-directory dkms-src &&
+	local got want
+	make --no-print-directory dkms-src || return 1
 	# Only the module's sources: nothing of build/ or out/.
-	diff <(cd "/usr/src/hop-$version" && find . -type f | sort) \
-		<({ echo ./dkms.conf; echo ./Kbuild; printf './%s\n' module/*.[ch] uapi/linux/*.h; } | sort)
+	got=$(cd "/usr/src/hop-$version" && find . -type f | sort)
+	want=$({ echo ./dkms.conf; echo ./Kbuild; printf './%s\n' module/*.[ch] uapi/linux/*.h; } | sort)
+	echo "in /usr/src/hop-$version:" $got
+	[ "$got" = "$want" ]
 }
 timed_build() {
 	local start ms

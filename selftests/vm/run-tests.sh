@@ -49,5 +49,5 @@ while read -r name prog limit; do
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 4 ] || [ $kmsg != clean ] || [ $module = broken ]; then
 		failed=1
 	fi
-done < <("$here/tests.sh" "$PWD")
+done <<<"$("$here/tests.sh" "$PWD")"
 exit $failed
