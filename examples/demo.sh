@@ -53,6 +53,21 @@ echo "Server threads while it served: $(ls /proc/$kv_pid/task | wc -l) (its main
 kill "$kv_pid"
 wait "$kv_pid" 2>/dev/null || true
 
+say "slowdev: the interrupt path, a slow device and a thread that never waits for it"
+cat <<'TXT'
+slowdev-server serves reads from QEMU's edu PCI device, with a cache in its
+memory.  slowdev-client has one thread: it submits reads through io_uring,
+each of which hops into the server's handler, starts a DMA transfer and
+comes straight back.  When the device's interrupt fires, the kernel spawns a
+thread that enters the server, writes the block into its cache, and posts
+the reply as a completion.  Cached blocks complete first: out of order.
+TXT
+build/examples/slowdev-server slowdev &
+slowdev_pid=$!
+build/examples/slowdev-client slowdev
+kill "$slowdev_pid"
+wait "$slowdev_pid" 2>/dev/null || true
+
 if [ -x bench/demo-bench.sh ] && [ -x build/bench/hopbench ]; then
 	say "How fast? hop against a pipe and a futex, same request and reply, same guest"
 	echo "(Under QEMU software emulation absolute times mean little: read the ratios.)"
