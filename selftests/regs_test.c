@@ -29,7 +29,7 @@ _Static_assert(sizeof(struct regdump) == DUMP_SIZE, "layout used by the assembly
 
 enum { RAX, RBX, RCX, RDX, RSI, RDI, RBP, RSP, R8, R9, R10, R11, R12, R13, R14, R15 };
 
-/* Read by the server's entry stub; set in the server process before serving. */
+/* Read by the server's entry code; set in the server process before serving. */
 long regs_server_fd;
 long regs_return_cmd;
 
