@@ -1,0 +1,134 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# debug-kernel.sh: build the debug guest kernel (KASAN, lockdep, kmemleak...) from Debian's linux-source-6.12, and hop.ko against it.
+#
+#   debug-kernel.sh build        build (once) and print the install dir
+#   debug-kernel.sh kdir         the install dir (boot/, lib/modules/), built or not
+#   debug-kernel.sh release      the kernel release of the built kernel
+#   debug-kernel.sh module DIR   build hop.ko into DIR/hop.ko against it
+#
+# Config: allnoconfig + the tree's kvm_guest.config + selftests/vm/debug.config.
+# Everything lives in $HOP_CACHE/debug/, outside the tree, keyed by the
+# source package version and a hash of debug.config and this script's recipe
+# (KEY below), so that a config change builds a new kernel and clones share
+# a finished one.  The install dir has the layout fetch-kernel.sh gives a
+# Debian kernel (boot/vmlinuz-RELEASE, lib/modules/RELEASE), so run-vm.sh
+# and mkinitramfs.sh treat it like one.  Builds run under nice -n 19.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cache=${HOP_CACHE:-/var/cache/hop}
+tarball=${LINUX_SRC_TAR:-/usr/src/linux-source-6.12.tar.xz}
+fragment="$here/debug.config"
+# Bump when the recipe below changes in a way that changes the kernel.
+recipe=1
+
+version=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null) || {
+	echo "debug-kernel: linux-source-6.12 is not installed (make deps installs it)" >&2; exit 1; }
+key="$version-$( { echo "$recipe"; cat "$fragment"; } | sha256sum | cut -c1-12)"
+key=${key//[^A-Za-z0-9.+_-]/_}
+src="$cache/debug/src-${version//[^A-Za-z0-9.+_-]/_}"
+top="$cache/debug/$key"
+obj="$top/obj"
+inst="$top/install"
+
+kmake() { nice -n 19 make -C "$src" O="$obj" "$@"; }
+
+extract() {
+	[ -f "$src/.extracted" ] && return
+	echo "debug-kernel: extracting $tarball" >&2
+	rm -rf "$src.tmp"
+	mkdir -p "$src.tmp"
+	# The whole tree: Kconfig reads Documentation/Kconfig, and the rest is
+	# small next to the objects.
+	nice -n 19 tar -xJf "$tarball" -C "$src.tmp" --strip-components=1
+	rm -rf "$src"
+	mv "$src.tmp" "$src"
+	touch "$src/.extracted"
+}
+
+configure() {
+	mkdir -p "$obj"
+	kmake allnoconfig >/dev/null
+	# merge_config.sh -m: merge only, then olddefconfig resolves dependencies.
+	(cd "$obj" && "$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" \
+		"$src/kernel/configs/kvm_guest.config" "$fragment" >/dev/null)
+	kmake olddefconfig >/dev/null
+	# Every checker asked for must have survived: a dropped one fails here.
+	local line name val bad=0
+	while IFS= read -r line; do
+		case $line in CONFIG_*=*) ;; *) continue ;; esac
+		name=${line%%=*} val=${line#*=}
+		if [ "$val" = n ]; then
+			grep -q "^$name=" "$obj/.config" && { echo "debug-kernel: $name is set, wanted off" >&2; bad=1; }
+		elif ! grep -qxF "$line" "$obj/.config"; then
+			echo "debug-kernel: $line did not survive olddefconfig (got: $(grep "^$name=\|^# $name " "$obj/.config" || echo nothing))" >&2
+			bad=1
+		fi
+	done <"$fragment"
+	[ $bad -eq 0 ] || exit 1
+}
+
+build() {
+	[ -f "$top/.done" ] && { echo "$inst"; return; }
+	command -v pahole >/dev/null || { echo "debug-kernel: pahole (dwarves) is needed for BTF" >&2; exit 1; }
+	mkdir -p "$cache/debug"
+	# One builder per key: a second clone waits and then finds it done.
+	exec 9>"$cache/debug/.lock-$key"
+	flock 9
+	[ -f "$top/.done" ] && { echo "$inst"; return; }
+	extract
+	local t0 t1 rel
+	t0=$(date +%s)
+	configure
+	echo "debug-kernel: building $key in $obj (nice -n 19, -j$(nproc))" >&2
+	kmake -j"$(nproc)" bzImage modules >"$top/build.log" 2>&1 || {
+		tail -n 40 "$top/build.log" >&2; echo "debug-kernel: build failed, see $top/build.log" >&2; exit 1; }
+	kmake modules_prepare >>"$top/build.log" 2>&1
+	rel=$(kmake -s kernelrelease)
+	rm -rf "$inst"
+	mkdir -p "$inst/boot"
+	cp "$obj/arch/x86/boot/bzImage" "$inst/boot/vmlinuz-$rel"
+	# modules_install writes modules.builtin and modules.dep even when every
+	# driver is built in; mkinitramfs.sh reads them.
+	kmake INSTALL_MOD_PATH="$inst" modules_install >>"$top/build.log" 2>&1
+	rm -f "$inst/lib/modules/$rel/build" "$inst/lib/modules/$rel/source"
+	echo "$rel" >"$top/release"
+	t1=$(date +%s)
+	echo "$((t1 - t0))" >"$top/build-seconds"
+	touch "$top/.done"
+	echo "debug-kernel: built $rel in $((t1 - t0))s" >&2
+	echo "$inst"
+}
+
+release() {
+	[ -f "$top/.done" ] || { echo "debug-kernel: not built yet (make debug-kernel)" >&2; exit 1; }
+	cat "$top/release"
+}
+
+# hop.ko against the debug tree, in its own directory of symlinks like the
+# Makefile does per Debian kernel, so that the objects never mix.
+module() {
+	local dir=$1
+	release >/dev/null
+	mkdir -p "$dir/module" "$dir/uapi/linux"
+	find "$dir" -type l -delete
+	ln -s "$repo/Kbuild" "$dir/Kbuild"
+	for f in "$repo"/module/* "$repo"/uapi/linux/*; do ln -s "$f" "$dir/${f#"$repo"/}"; done
+	dir=$(cd "$dir" && pwd)
+	if ! make -C "$obj" M="$dir" KCFLAGS=-Werror modules >"$dir/build.log" 2>&1; then
+		cat "$dir/build.log" >&2; exit 1
+	fi
+	if grep -i warning "$dir/build.log" >&2; then
+		echo "debug-kernel: hop.ko built with warnings (see $dir/build.log)" >&2; rm -f "$dir/hop.ko"; exit 1
+	fi
+}
+
+case "${1:-}" in
+build)   build ;;
+kdir)    echo "$inst" ;;
+release) release ;;
+module)  module "$2" ;;
+*)       sed -n '4,8p' "$0" >&2; exit 2 ;;
+esac
