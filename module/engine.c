@@ -109,10 +109,14 @@ static void hop_frame_put(struct hop_frame *f)
  */
 void hop_request_abort(struct hop_frame *f, enum hop_abort_reason why, int sig)
 {
-	if (atomic_cmpxchg(&f->abort_reason, 0, why) != 0)
+	/* Found under RCU, the frame may be on its way out: no reference, no abort. */
+	if (READ_ONCE(f->ended) || !refcount_inc_not_zero(&f->refs))
 		return;
+	if (atomic_cmpxchg(&f->abort_reason, 0, why) != 0) {
+		hop_frame_put(f);
+		return;
+	}
 	f->abort_sig = sig;
-	refcount_inc(&f->refs);
 	/* The callback may run after the service, and its module pin, are gone. */
 	__module_get(THIS_MODULE);
 	if (task_work_add(f->task, &f->abort_work, TWA_SIGNAL)) {
