@@ -14,6 +14,10 @@
 # /dev/hop with udevadm test, and checks that `make uninstall`
 # leaves no file behind.  The default PREFIX (/usr/local) is installed and
 # removed once more, since its udev directory is chosen differently.
+#
+# run-tests: timeout=600
+# (The runner reads the line above: under TCG on a busy host the compiles and
+# make runs here took 100 s of the default 120.)
 set -u
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
