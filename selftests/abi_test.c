@@ -252,7 +252,7 @@ TEST(call_bad_inputs)
 	c.size = 8;
 	EXPECT_EQ(-EINVAL, hop_test_ioctl(fd, HOP_IOC_CALL, &c));
 	c = hop_test_call_args("x", 1, buf, sizeof(buf));
-	c.flags = 2;
+	c.flags = 1U << 7;	/* no such flag */
 	EXPECT_EQ(-EINVAL, hop_test_ioctl(fd, HOP_IOC_CALL, &c));
 	c = hop_test_call_args("x", 1, buf, sizeof(buf));
 	c.user_data = 1;	/* only for HOP_CALL_ASYNC */
