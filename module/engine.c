@@ -109,6 +109,13 @@ static void hop_frame_put(struct hop_frame *f)
  */
 void hop_request_abort(struct hop_frame *f, enum hop_abort_reason why, int sig)
 {
+	/*
+	 * A fault is always the task's own (current == f->task): remember the
+	 * signal even if another abort is already on its way, so that whichever
+	 * abort unwinds this frame discards it before the caller could get it.
+	 */
+	if (why == HOP_ABORT_FAULT)
+		f->fault_sig = sig;
 	/* Found under RCU, the frame may be on its way out: no reference, no abort. */
 	if (READ_ONCE(f->ended) || !refcount_inc_not_zero(&f->refs))
 		return;
@@ -284,6 +291,7 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	f->start_ns = ktime_get_ns();
 	atomic_set(&f->abort_reason, 0);
 	f->abort_sig = 0;
+	f->fault_sig = 0;
 	init_task_work(&f->abort_work, hop_abort_work_fn);
 	hrtimer_init(&f->deadline, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	f->deadline.function = hop_deadline_fire;
@@ -451,10 +459,10 @@ static void hop_abort_work_fn(struct callback_head *cb)
 
 	if (READ_ONCE(target->ended) || (current->flags & PF_EXITING))
 		goto out;
-	if (why == HOP_ABORT_FAULT)
-		hop_discard_signal(target->abort_sig);
 	do {
 		f = hop_current_frame();
+		if (f->fault_sig)
+			hop_discard_signal(f->fault_sig);
 		hop_count_abort(f, f == target ? why : HOP_ABORT_SIGNAL);
 		hop_frame_leave(f);
 		if (f->async)

@@ -141,6 +141,7 @@ struct hop_frame {
 	struct callback_head abort_work;
 	atomic_t abort_reason;		/* 0 or enum hop_abort_reason */
 	int abort_sig;			/* the signal that caused HOP_ABORT_FAULT/SIGNAL */
+	int fault_sig;			/* a fault the handler took here: discarded on unwind */
 
 	/* Saved caller state. */
 	struct pt_regs regs;

@@ -674,8 +674,13 @@ static void *closer_thread(void *p)
 
 			if (f < 0)
 				break;
-			poll(&pfd, 1, 0);
-			if (read(f, b, sizeof(b)) < 0 && write(f, b, sizeof(b)) < 0)
+			/*
+			 * Only what poll says will not block: a fuzzed ioctl
+			 * (FIONBIO) may have made any of these fds blocking.
+			 */
+			if (poll(&pfd, 1, 0) == 1 &&
+			    !((pfd.revents & POLLIN) && read(f, b, sizeof(b)) >= 0) &&
+			    !((pfd.revents & POLLOUT) && write(f, b, sizeof(b)) >= 0))
 				usleep(500);
 			break;
 		}

@@ -19,7 +19,7 @@ patterns=(
 	'lockdep'
 	'KASAN'
 	'UBSAN'
-	'kmemleak: .*leak'
+	'kmemleak: .*suspected memory leak'
 	'unreferenced object'
 )
 args=()
