@@ -163,8 +163,12 @@ check_hopcount() {
 	local got
 	got=$(sed -n '/^Totals:/,$p' "$1" | sed -n "s/^@total_calls\[$svc\]: //p")
 	[ "$got" = "$K" ] || { echo "# hopcount: total for $svc is '${got}', want $K"; return 1; }
+	# A hop that lands between the interval's print() and clear() is in the
+	# totals but in no second (bpftrace has no atomic print-and-clear): the
+	# seconds may add up to less than K, never to more.
 	got=$(sed -n "s/^@calls\[$svc\]: //p" "$1" | awk '{ s += $1 } END { print s + 0 }')
-	[ "$got" = "$K" ] || { echo "# hopcount: per-second counts for $svc add to $got, want $K"; return 1; }
+	[ "$got" -ge 1 ] && [ "$got" -le "$K" ] ||
+		{ echo "# hopcount: per-second counts for $svc add to $got, want 1..$K"; return 1; }
 }
 check_hoplat() {
 	# Each of the three histograms of our service must count K hops.
