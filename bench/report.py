@@ -338,6 +338,20 @@ plot '{dat}' using 2:xtic(1) title 'idle', '' using 3 title 'CPU hogs'
                       f"{r['kernel_stack_delta_kb']} | {r['sunreclaim_delta_kb']} |")
         md.append("")
 
+    irq = [r for r in rows if str(r.get("transport", "")).startswith("irq-")]
+    if irq:
+        md.append("### Interrupt path: a spawned thread against an existing one\n")
+        md.append("Measured by hop.ko for each completion (hopbench --irq, the two "
+                  "modes alternating within one run); device: "
+                  f"{irq[0].get('device', '?')}.  Microseconds, median of "
+                  f"{irq[0].get('reps')} repetitions of {irq[0].get('iters')} calls.\n")
+        md.append("| delivery | irq to thread p50 | irq to thread p99 | irq to completion p50 | irq to completion p99 |")
+        md.append("|---|---:|---:|---:|---:|")
+        for r in irq:
+            md.append(f"| {r['transport'][4:]} | {us(r['irq_to_thread_p50_ns'])} | "
+                      f"{us(r['irq_to_thread_p99_ns'])} | {us(r['p50_ns'])} | {us(r['p99_ns'])} |")
+        md.append("")
+
     perf = [r for r in rows if r.get("transport") == "perf-sched-pipe"]
     if perf:
         md.append("### Outside reference: `perf bench sched pipe`\n")

@@ -191,6 +191,8 @@ full)
 	run_slots
 	run_stress
 	run_memory
+	# Claim 3: spawning a thread per device completion against an existing one.
+	cell --irq --reps "$reps" --iters 50
 	perf_pipe 5000 same
 	perf_pipe 5000 unpinned
 	;;
