@@ -20,11 +20,6 @@ struct dev_req {
 
 static unsigned char *server_cache;	/* where the kernel thread leaves the data */
 
-static unsigned char pattern(unsigned int i)
-{
-	return (unsigned char)(i * 7 + 0x5a);
-}
-
 static void setup_cache(void)
 {
 	server_cache = mmap(NULL, HOP_DEV_SIZE, PROT_READ | PROT_WRITE,
@@ -45,7 +40,7 @@ static ssize_t dev_handler(void *ctx, const void *req, size_t len, void *resp, s
 	if (len == 5 && !memcmp(req, "check", 5)) {
 		/* Did the kernel threads write the whole buffer into our memory? */
 		for (i = 0; i < HOP_DEV_SIZE; i++)
-			if (server_cache[i] != pattern(i))
+			if (server_cache[i] != hop_test_dev_pattern(i))
 				return -EIO;
 		return 0;
 	}
@@ -85,28 +80,13 @@ static int set_param(const char *name, const char *val)
 	return fclose(f) ? -errno : 0;
 }
 
-static int stat_of(const char *key)
-{
-	FILE *f = fopen("/sys/kernel/debug/hop/stats", "r");
-	char k[32];
-	int v, found = -1;
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%31s %d", k, &v) == 2)
-		if (!strcmp(k, key))
-			found = v;
-	fclose(f);
-	return found;
-}
-
 static int wait_stat_zero(const char *key, int seconds)
 {
 	int i;
 
-	for (i = 0; i < seconds * 10 && stat_of(key) != 0; i++)
+	for (i = 0; i < seconds * 10 && hop_test_stat(key) != 0; i++)
 		usleep(100 * 1000);
-	return stat_of(key);
+	return hop_test_stat(key);
 }
 
 FIXTURE(dev)
@@ -156,8 +136,8 @@ static int reap_all(struct __test_metadata *_metadata, struct hop_conn *conn, in
 			EXPECT_GT(res.irq_to_complete_ns, 0);
 			EXPECT_GE(res.irq_to_complete_ns, res.irq_to_spawn_ns);
 			for (i = 0; i < reqs[res.user_data].len; i++)
-				if (bufs[res.user_data][i] != pattern(reqs[res.user_data].offset + i)) {
-					EXPECT_EQ(pattern(reqs[res.user_data].offset + i),
+				if (bufs[res.user_data][i] != hop_test_dev_pattern(reqs[res.user_data].offset + i)) {
+					EXPECT_EQ(hop_test_dev_pattern(reqs[res.user_data].offset + i),
 						  bufs[res.user_data][i]);
 					break;
 				}
@@ -214,7 +194,7 @@ TEST_F(dev, eventfd_is_signalled)
 	ASSERT_EQ(0, hop_async_reap(self->conn, &res));
 	EXPECT_EQ(42, res.user_data);
 	EXPECT_EQ(16, res.result);
-	EXPECT_EQ(pattern(100), buf[0]);
+	EXPECT_EQ(hop_test_dev_pattern(100), buf[0]);
 	EXPECT_EQ(-EBADF, hop_conn_set_eventfd(self->conn, 9999));
 	EXPECT_EQ(-EINVAL, hop_conn_set_eventfd(self->conn, -2));
 	EXPECT_EQ(0, hop_conn_set_eventfd(self->conn, -1));

@@ -690,21 +690,6 @@ static void *closer_thread(void *p)
 	return NULL;
 }
 
-static int debugfs_stat(const char *key)
-{
-	FILE *f = fopen("/sys/kernel/debug/hop/stats", "r");
-	char k[32];
-	int v, found = -1;
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%31s %d", k, &v) == 2)
-		if (!strcmp(k, key))
-			found = v;
-	fclose(f);
-	return found;
-}
-
 /* A stuck call: say which, with the kernel stack of the stuck thread, and all blocked tasks to the log. */
 static int watchdog_check(int nthreads)
 {
@@ -890,10 +875,10 @@ TEST_F_TIMEOUT(fuzz, ioctls, 3600)
 	EXPECT_GT(atomic_load(&st.calls_ok), 20);
 
 	/* Services and frames are freed from workqueues and after RCU: give them a moment. */
-	for (waited = 0; waited < 50 && (debugfs_stat("services") || debugfs_stat("frames")); waited++)
+	for (waited = 0; waited < 50 && (hop_test_stat("services") || hop_test_stat("frames")); waited++)
 		usleep(100 * 1000);
-	EXPECT_EQ(0, debugfs_stat("services"));
-	EXPECT_EQ(0, debugfs_stat("frames"));
+	EXPECT_EQ(0, hop_test_stat("services"));
+	EXPECT_EQ(0, hop_test_stat("frames"));
 }
 
 TEST_HARNESS_MAIN

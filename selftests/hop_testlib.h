@@ -103,6 +103,28 @@ static inline int hop_test_server_stop(struct hop_test_server *srv)
 	return status;
 }
 
+/* A count from /sys/kernel/debug/hop/stats ("services", "frames", "async"), or -1. */
+static inline int hop_test_stat(const char *key)
+{
+	FILE *f = fopen("/sys/kernel/debug/hop/stats", "r");
+	char k[32];
+	int v, found = -1;
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%31s %d", k, &v) == 2)
+		if (!strcmp(k, key))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+/* The slow device's data: byte i of the device (module/device.c). */
+static inline unsigned char hop_test_dev_pattern(unsigned int i)
+{
+	return (unsigned char)(i * 7 + 0x5a);
+}
+
 /* Fill a hop_call for the raw ioctl. */
 static inline struct hop_call hop_test_call_args(const void *req, size_t req_len,
 						 void *resp, size_t resp_cap)

@@ -162,21 +162,6 @@ static void client_entry(int seed)
 	client_main((unsigned int)seed);
 }
 
-static int debugfs_stat(const char *key)
-{
-	FILE *f = fopen("/sys/kernel/debug/hop/stats", "r");
-	char k[32];
-	int v, found = -1;
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%31s %d", k, &v) == 2)
-		if (!strcmp(k, key))
-			found = v;
-	fclose(f);
-	return found;
-}
-
 TEST(random_kills_under_load)
 {
 	pid_t servers[SERVERS], clients[CLIENTS];
@@ -228,10 +213,10 @@ TEST(random_kills_under_load)
 	EXPECT_GT(atomic_load(&sh->ok), 100);
 	EXPECT_GT(kills, 5);
 	/* Services are freed from a workqueue: give it a moment. */
-	for (waited = 0; waited < 50 && (debugfs_stat("services") || debugfs_stat("frames")); waited++)
+	for (waited = 0; waited < 50 && (hop_test_stat("services") || hop_test_stat("frames")); waited++)
 		usleep(100 * 1000);
-	EXPECT_EQ(0, debugfs_stat("services"));
-	EXPECT_EQ(0, debugfs_stat("frames"));
+	EXPECT_EQ(0, hop_test_stat("services"));
+	EXPECT_EQ(0, hop_test_stat("frames"));
 }
 
 TEST_HARNESS_MAIN

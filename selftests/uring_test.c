@@ -19,11 +19,6 @@ struct dev_req {
 static unsigned char *server_cache;
 static long handler_runs;
 
-static unsigned char pattern(unsigned int i)
-{
-	return (unsigned char)(i * 7 + 0x5a);
-}
-
 static void setup_cache(void)
 {
 	server_cache = mmap(NULL, HOP_DEV_SIZE, PROT_READ | PROT_WRITE,
@@ -83,8 +78,8 @@ TEST(calls_through_io_uring_complete_as_cqes)
 		ASSERT_GE(j, 0);
 		ASSERT_LT(j, CALLS);
 		EXPECT_EQ(100, cqe->res);
-		EXPECT_EQ(pattern(reqs[j].offset), bufs[j][0]);
-		EXPECT_EQ(pattern(reqs[j].offset + 99), bufs[j][99]);
+		EXPECT_EQ(hop_test_dev_pattern(reqs[j].offset), bufs[j][0]);
+		EXPECT_EQ(hop_test_dev_pattern(reqs[j].offset + 99), bufs[j][99]);
 		seen |= 1 << j;
 		io_uring_cqe_seen(&ring, cqe);
 	}
