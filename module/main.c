@@ -43,8 +43,7 @@ static long hop_ioctl_version(struct hop_version __user *uarg)
 	return 0;
 }
 
-static long hop_ioctl_serve(struct hop_devfile *df, struct file *file,
-			    const struct hop_serve __user *uarg)
+static long hop_ioctl_serve(struct hop_devfile *df, const struct hop_serve __user *uarg)
 {
 	struct hop_service *svc;
 	long err;
@@ -53,7 +52,7 @@ static long hop_ioctl_serve(struct hop_devfile *df, struct file *file,
 	if (df->svc) {
 		err = -EBUSY;	/* one service per file */
 	} else {
-		err = hop_serve(file, &svc, uarg);
+		err = hop_serve(&svc, uarg);
 		if (!err)
 			WRITE_ONCE(df->svc, svc);
 	}
@@ -76,7 +75,7 @@ static long hop_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	case HOP_IOC_NOP:
 		return 0;
 	case HOP_IOC_SERVE:
-		return hop_ioctl_serve(df, file, uarg);
+		return hop_ioctl_serve(df, uarg);
 	case HOP_IOC_CONNECT:
 		return hop_connect(uarg);
 	case HOP_IOC_UNSERVE:

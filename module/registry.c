@@ -237,7 +237,7 @@ static int hop_serve_args_valid(const struct hop_serve *s)
 	return 0;
 }
 
-long hop_serve(struct file *file, struct hop_service **out,
+long hop_serve(struct hop_service **out,
 	       const struct hop_serve __user *uarg)
 {
 	struct hop_slot_desc *descs;
