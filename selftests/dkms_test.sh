@@ -34,17 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-t() { # DESCRIPTION COMMAND...
-	local desc=$1
-	shift
-	n=$((n + 1))
-	if "$@" >"$tmp/out" 2>&1; then
-		echo "ok $n $desc"; pass=$((pass + 1))
-	else
-		sed 's/^/# /' "$tmp/out"
-		echo "not ok $n $desc"; fail=$((fail + 1))
-	fi
-}
+. "$repo/selftests/ktap.sh"
 
 echo "TAP version 13"
 echo "1..12"

@@ -30,18 +30,7 @@ trap 'rm -rf "$tmp"' EXIT
 D=$tmp/root
 n=0 pass=0 fail=0 skip=0
 
-# t DESCRIPTION COMMAND...: one KTAP case; a failure shows the command's output.
-t() {
-	local desc=$1
-	shift
-	n=$((n + 1))
-	if "$@" >"$tmp/out" 2>&1; then
-		echo "ok $n $desc"; pass=$((pass + 1))
-	else
-		sed 's/^/# /' "$tmp/out"
-		echo "not ok $n $desc"; fail=$((fail + 1))
-	fi
-}
+. "$repo/selftests/ktap.sh"
 skip() { n=$((n + 1)); skip=$((skip + 1)); echo "ok $n $1 # SKIP $2"; }
 
 pc() { PKG_CONFIG_PATH=$D/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$D pkg-config "$@"; }

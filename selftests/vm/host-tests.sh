@@ -13,17 +13,7 @@ n=0 pass=0 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-t() { # DESCRIPTION COMMAND...
-	local desc=$1
-	shift
-	n=$((n + 1))
-	if "$@" >"$tmp/out" 2>&1; then
-		echo "ok $n $desc"; pass=$((pass + 1))
-	else
-		sed 's/^/# /' "$tmp/out"
-		echo "not ok $n $desc"; fail=$((fail + 1))
-	fi
-}
+. "$here/../ktap.sh"
 fails() { ! "$@"; }
 flags_line() { printf '%s\n' "[    1.000000] hop: fine" "$1" >"$tmp/log"; ! "$here/kmsg-check.sh" "$tmp/log"; }
 
