@@ -6,6 +6,8 @@
 #   make demo            boot the 6.12 guest and run examples/demo.sh there
 #   make vm-run CMD='...' [KERNEL=6.1|6.12] [APPEND='...'] [TIMEOUT=s]
 #   make bench [BENCH_MODE=full|pti|quick]   run bench/run.sh in the guest (KERNEL=6.12)
+#   make debug-kernel    build (once, cached) the 6.12 debug guest kernel: KASAN, lockdep, kmemleak...
+#   make check-debug     every test on the debug kernel, then a kmemleak scan after rmmod hop
 #   make deps            install missing packages and fetch the guest kernels
 #   make install / uninstall [DESTDIR=] [PREFIX=/usr/local] [KERNELRELEASE=]   see install.mk
 #   make dkms-src        the module's sources to /usr/src/hop-VERSION for dkms
@@ -60,13 +62,17 @@ BENCH := $(if $(BENCH_SRCS),build/bench/hopbench)
 
 INITRAMFS := $(foreach r,$(RELEASES),build/vm/$(r)/initramfs.cpio)
 
-.PHONY: all modules lib selftests examples bench-build vm-prep deps check demo vm-run bench clean
-all: modules lib selftests examples bench-build
+KSELFTESTS := build/kselftests/list
+
+.PHONY: all modules lib selftests examples bench-build kselftests vm-prep deps check demo vm-run bench clean \
+	debug-kernel check-debug
+all: modules lib selftests examples bench-build kselftests
 modules: $(MODULES)
 lib: $(LIB)
 selftests: $(TESTS)
 examples: $(EXAMPLES)
 bench-build: $(BENCH)
+kselftests: $(KSELFTESTS)
 
 # --- hop.ko, once per kernel ------------------------------------------------
 # build/RELEASE/ holds symlinks to each source file (not to the directories),
@@ -134,6 +140,11 @@ $(KSFT_HDR): $(LINUX_SRC_TAR)
 		$(KSFT_MEMBER)/kselftest_harness.h $(KSFT_MEMBER)/kselftest.h && \
 	rm -rf $(KSFT_DIR) && mv $$tmp $(KSFT_DIR)
 
+# The kernel's own futex/membarrier/rseq/mm selftests, which
+# selftests/kselftests_test.sh runs beside a hop workload.
+$(KSELFTESTS): $(VM)/kselftests.sh $(VM)/linux-source.sh $(LINUX_SRC_TAR)
+	@$(VM)/kselftests.sh $(@D)
+
 -include $(wildcard build/*/.*.d build/*/obj/*.d)
 
 # --- the test VM ------------------------------------------------------------
@@ -168,6 +179,25 @@ bench: deps
 	@[ -x bench/run.sh ] || { echo "bench/run.sh does not exist yet"; exit 1; }
 	@$(MAKE) --no-print-directory vm-prep
 	@$(VM)/run-vm.sh -k "$$KERNEL" -t "$$TIMEOUT" -- "bench/run.sh $$BENCH_MODE"
+
+# --- the debug kernel --------------------------------------------------------
+# Built from linux-source-6.12 with the kernel's bug detectors on (see
+# selftests/vm/debug-kernel.sh and debug.config), cached outside the tree.
+# hop.ko and the initramfs for it live in build/debug/ and build/vm/debug/.
+# Every test gets DEBUG_TEST_TIMEOUT seconds: KASAN and lockdep under TCG
+# make a test several times slower than on the stock kernels.
+DEBUG_TEST_TIMEOUT ?= 600
+debug-kernel: deps
+	@$(VM)/debug-kernel.sh build >/dev/null
+
+check-debug: debug-kernel
+	@$(MAKE) --no-print-directory vm-prep
+	@echo "  KMOD    build/debug/hop.ko"
+	@$(VM)/debug-kernel.sh module build/debug
+	@echo "  INITRD  build/vm/debug/initramfs.cpio"
+	@$(VM)/mkinitramfs.sh "$$($(VM)/debug-kernel.sh kdir)" "$$($(VM)/debug-kernel.sh release)" \
+		build/vm/debug/initramfs.cpio
+	@CHECK_KERNELS=debug CHECK_DIR=out/check-debug TEST_TIMEOUT=$(DEBUG_TEST_TIMEOUT) $(VM)/check.sh
 
 clean:
 	rm -rf build out

@@ -67,6 +67,13 @@ static inline bool hop_shadow_stack_enabled(struct task_struct *t)
 #define HOP_NEED_SYNC_MM_RSS 1
 #endif
 
+/*
+ * current_save_fsgs() is exported only for KVM (process_64.c): a kernel
+ * built without KVM (the debug guest kernel) has it, unexported, and ksyms.c
+ * looks it up there.
+ */
+#define HOP_NEED_SAVE_FSGS_LOOKUP (!IS_ENABLED(CONFIG_KVM))
+
 /* dequeue_signal() lost its task argument in 6.9 (it is always current). */
 static inline int hop_dequeue_signal(sigset_t *mask, kernel_siginfo_t *info,
 				     enum pid_type *type)

@@ -244,6 +244,7 @@ struct hop_ksyms {
 	void (*sync_mm_rss)(struct mm_struct *mm);	/* 6.1 only */
 	void (*put_files_struct)(struct files_struct *files);
 	void (*free_fs_struct)(struct fs_struct *fs);
+	void (*current_save_fsgs)(void);		/* kernels without KVM */
 };
 extern struct hop_ksyms hop_ksyms;
 int hop_ksyms_init(void);

@@ -197,7 +197,10 @@ void hop_identity_enter(struct hop_frame *f, struct hop_service *svc,
 	struct task_struct *tsk = current;
 
 	/* Caller state.  current_save_fsgs() syncs thread.fsbase/gsbase. */
-	current_save_fsgs();
+	if (HOP_NEED_SAVE_FSGS_LOOKUP)
+		hop_ksyms.current_save_fsgs();
+	else
+		current_save_fsgs();
 	f->fsbase = tsk->thread.fsbase;
 	f->gsbase = tsk->thread.gsbase;
 	hop_fpu_save_scrub(f);

@@ -74,5 +74,8 @@ int hop_ksyms_init(void)
 	err = err ?: hop_lookup(lookup, "free_fs_struct", (void **)&hop_ksyms.free_fs_struct);
 	if (!err && HOP_NEED_SYNC_MM_RSS)
 		err = hop_lookup(lookup, "sync_mm_rss", (void **)&hop_ksyms.sync_mm_rss);
+	if (!err && HOP_NEED_SAVE_FSGS_LOOKUP)
+		err = hop_lookup(lookup, "current_save_fsgs",
+				 (void **)&hop_ksyms.current_save_fsgs);
 	return err;
 }

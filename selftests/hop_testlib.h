@@ -21,6 +21,18 @@
 #include <linux/hop.h>
 #include <hop.h>
 
+/*
+ * The harness kills a case after 30 s by default.  run-tests.sh already
+ * bounds every program (TEST_TIMEOUT: 120 s, 600 s on the debug kernel,
+ * where KASAN and lockdep make the same work several times slower), so the
+ * harness's alarm is only a backstop; included after kselftest_harness.h,
+ * this applies to every TEST() below it.
+ */
+#ifdef TEST_TIMEOUT_DEFAULT
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT 3600
+#endif
+
 /* A name no other test uses at the same time. */
 static inline const char *hop_test_name(const char *base)
 {

@@ -6,11 +6,20 @@
 # on two host cores that is still faster, since most of a short run is boot
 # and I/O waits.  Everything lands in out/check/: host.ktap, and one run
 # directory per kernel with console.log, dmesg.txt and tests/NAME.{ktap,status,kmsg}.
+#
+#   CHECK_KERNELS="6.1 6.12"  the kernels (short names; "debug" is the debug
+#                             kernel, see debug-kernel.sh), default all pinned
+#   CHECK_DIR=out/check       where the results go
+#   TEST_TIMEOUT=seconds      per test, passed to the guests (default 120)
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 vm="$repo/selftests/vm"
-check="$repo/out/check"
+check="$repo/${CHECK_DIR:-out/check}"
+kernels=${CHECK_KERNELS:-$("$vm/kernels.sh" shorts)}
+release_of() {
+	if [ "$1" = debug ]; then "$vm/debug-kernel.sh" release; else "$vm/kernels.sh" release "$1"; fi
+}
 rm -rf "$check"
 mkdir -p "$check"
 start=$(date +%s)
@@ -33,10 +42,11 @@ done < <("$vm/tests.sh" "$repo")
 # hop.ko under TCG, minutes long), which otherwise reports its cases skipped.
 run_tests=selftests/vm/run-tests.sh
 [ "${CHECK_DKMS:-}" = 1 ] && run_tests="HOP_DKMS=1 $run_tests"
+[ -n "${TEST_TIMEOUT:-}" ] && run_tests="TEST_TIMEOUT=$TEST_TIMEOUT $run_tests"
 
 pids=()
-for k in $("$vm/kernels.sh" shorts); do
-	release=$("$vm/kernels.sh" release "$k")
+for k in $kernels; do
+	release=$(release_of "$k")
 	echo "check: booting $release for ${#programs[@]} tests (limit ${limit}s)"
 	"$vm/run-vm.sh" -q -k "$k" -t "$limit" -o "$check/$release" -- "$run_tests" \
 		>"$check/$release.log" 2>&1 &
@@ -44,10 +54,10 @@ for k in $("$vm/kernels.sh" shorts); do
 	[ "${CHECK_JOBS:-2}" -gt 1 ] || wait $!
 done
 wait "${pids[@]}"
-for k in $("$vm/kernels.sh" shorts); do
-	grep '^run-vm:' "$check/$("$vm/kernels.sh" release "$k").log" | sed 's/^/check: /'
+for k in $kernels; do
+	grep '^run-vm:' "$check/$(release_of "$k").log" | sed 's/^/check: /'
 done
 
-echo "check: guests done in $(($(date +%s) - start))s; results in out/check/"
+echo "check: guests done in $(($(date +%s) - start))s; results in ${check#"$repo"/}/"
 echo
 "$vm/summarize.sh" "$check" "${programs[@]}"

@@ -19,34 +19,19 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=${HOP_CACHE:-/var/cache/hop}
-tarball=${LINUX_SRC_TAR:-/usr/src/linux-source-6.12.tar.xz}
 fragment="$here/debug.config"
 # Bump when the recipe below changes in a way that changes the kernel.
 recipe=1
 
-version=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null) || {
-	echo "debug-kernel: linux-source-6.12 is not installed (make deps installs it)" >&2; exit 1; }
+version=$("$here/linux-source.sh" version)
 key="$version-$( { echo "$recipe"; cat "$fragment"; } | sha256sum | cut -c1-12)"
 key=${key//[^A-Za-z0-9.+_-]/_}
-src="$cache/debug/src-${version//[^A-Za-z0-9.+_-]/_}"
 top="$cache/debug/$key"
 obj="$top/obj"
 inst="$top/install"
 
-kmake() { nice -n 19 make -C "$src" O="$obj" "$@"; }
+kmake() { nice -n "${DEBUG_KERNEL_NICE:-19}" make -C "$src" O="$obj" "$@"; }
 
-extract() {
-	[ -f "$src/.extracted" ] && return
-	echo "debug-kernel: extracting $tarball" >&2
-	rm -rf "$src.tmp"
-	mkdir -p "$src.tmp"
-	# The whole tree: Kconfig reads Documentation/Kconfig, and the rest is
-	# small next to the objects.
-	nice -n 19 tar -xJf "$tarball" -C "$src.tmp" --strip-components=1
-	rm -rf "$src"
-	mv "$src.tmp" "$src"
-	touch "$src/.extracted"
-}
 
 configure() {
 	mkdir -p "$obj"
@@ -78,11 +63,11 @@ build() {
 	exec 9>"$cache/debug/.lock-$key"
 	flock 9
 	[ -f "$top/.done" ] && { echo "$inst"; return; }
-	extract
 	local t0 t1 rel
 	t0=$(date +%s)
+	src=$("$here/linux-source.sh")
 	configure
-	echo "debug-kernel: building $key in $obj (nice -n 19, -j$(nproc))" >&2
+	echo "debug-kernel: building $key in $obj (nice -n ${DEBUG_KERNEL_NICE:-19}, -j$(nproc))" >&2
 	kmake -j"$(nproc)" bzImage modules >"$top/build.log" 2>&1 || {
 		tail -n 40 "$top/build.log" >&2; echo "debug-kernel: build failed, see $top/build.log" >&2; exit 1; }
 	kmake modules_prepare >>"$top/build.log" 2>&1

@@ -16,11 +16,18 @@ trap 'rm -rf "$tmp"' EXIT
 . "$here/../ktap.sh"
 fails() { ! "$@"; }
 flags_line() { printf '%s\n' "[    1.000000] hop: fine" "$1" >"$tmp/log"; ! "$here/kmsg-check.sh" "$tmp/log"; }
+passes_line() { printf '%s\n' "[    1.000000] hop: fine" "$1" >"$tmp/log"; "$here/kmsg-check.sh" "$tmp/log"; }
 
 summary_counts() {
 	local out
 	out=$("$here/summarize.sh" "$fx/check" pass_test crash_test missing_test)
 	[ $? -ne 0 ] && [ "$(tail -n 1 <<<"$out")" = "6 passed, 6 failed, 1 skipped" ]
+}
+summary_kmemleak() {
+	summary_clean || return 1
+	printf 'kmemleak=dirty\n' >>"$tmp/ok/k/result"
+	! "$here/summarize.sh" "$tmp/ok" pass_test >"$tmp/sum" &&
+		grep -q 'FAIL guard: kmemleak clean after rmmod hop' "$tmp/sum"
 }
 summary_clean() {
 	mkdir -p "$tmp/ok/k/tests"
@@ -39,7 +46,7 @@ releases_match_series() {
 }
 
 echo "TAP version 13"
-echo "1..17"
+echo "1..21"
 t "kmsg-check passes a clean boot log" "$here/kmsg-check.sh" "$fx/kmsg-clean.txt"
 t "kmsg-check flags a log with a WARNING: line" fails "$here/kmsg-check.sh" "$fx/kmsg-warning.txt"
 t "kmsg-check flags BUG:" flags_line "[    2.1] BUG: kernel NULL pointer dereference, address: 0000000000000008"
@@ -47,12 +54,16 @@ t "kmsg-check flags Oops" flags_line "[    2.1] Oops: 0002 [#1] PREEMPT SMP NOPT
 t "kmsg-check flags Call Trace" flags_line "[    2.1]  Call Trace:"
 t "kmsg-check flags lockdep cycles" flags_line "[    2.1] possible circular locking dependency detected"
 t "kmsg-check flags inconsistent lock state" flags_line "[    2.1] inconsistent lock state"
+t "kmsg-check flags suspicious RCU usage" flags_line "[    2.1] WARNING: suspicious RCU usage"
+t "kmsg-check flags lockdep turning itself off" flags_line "[    2.1] turning off the locking correctness validator."
+t "kmsg-check passes the debug kernel's lockdep banner" passes_line "[    0.000000] rcu: 	RCU lockdep checking is enabled."
 t "kmsg-check flags KASAN" flags_line "[    2.1] KASAN: maybe wild-memory-access in range [0x0003088000000000-0x0003088000000007]"
 t "kmsg-check flags UBSAN" flags_line "[    2.1] UBSAN: array-index-out-of-bounds in module/main.c:12:3"
 t "kmsg-check flags kmemleak leaks" flags_line "[    2.1] kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)"
 t "kmsg-check fails on a missing log" fails "$here/kmsg-check.sh" "$tmp/nonexistent"
 t "summarize counts failures, crashes, skips and guards" summary_counts
 t "summarize passes a clean run" summary_clean
+t "summarize fails a run whose kmemleak scan found leaks" summary_kmemleak
 t "every kernel resolves to a release of its series" releases_match_series
 t "the guest init scripts parse (busybox sh, sh)" bash -c "busybox sh -n '$here/init' && sh -n '$here/guest-init.sh'"
 t "the host scripts parse (bash -n)" bash -c "for f in '$here'/*.sh; do bash -n \"\$f\" || exit 1; done"

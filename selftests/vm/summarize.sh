@@ -11,7 +11,8 @@
 # a program that crashed, timed out or ended without its KTAP totals (one
 # failure), a program after which the kernel log was not clean or the module
 # was broken (one failure each), and per kernel the guards "hop.ko loaded",
-# "guest finished", "kernel log clean for the whole run" and "final rmmod hop".
+# "guest finished", "kernel log clean for the whole run" and "final rmmod hop",
+# and on a kernel with kmemleak "kmemleak clean after rmmod hop".
 # Exit 0 only when nothing failed.
 set -uo pipefail
 
@@ -95,6 +96,11 @@ for run in "$check"/*/; do
 	[ -n "$finished" ] && case_ok || case_fail "guard: guest finished (see ${run##*/}/console.log)"
 	[ "$(get "$run/result" kmsg)" = clean ] && case_ok || case_fail "guard: kernel log clean for the whole run (see ${run##*/}/kmsg-check.txt)"
 	[ "$(get "$run/result" rmmod)" = ok ] && case_ok || case_fail "guard: final rmmod hop"
+	# Only kernels with kmemleak (the debug kernel) report it.
+	case $(get "$run/result" kmemleak) in
+	clean) case_ok ;;
+	dirty) case_fail "guard: kmemleak clean after rmmod hop (see ${run##*/}/kmemleak.txt)" ;;
+	esac
 	end_group "$release"
 done
 
