@@ -39,7 +39,9 @@ ifeq ($(INSTALL_RELEASE),)
 $(error KDIR=$(KDIR) has no include/config/kernel.release: not a prepared kernel headers tree)
 endif
 endif
-INSTALL_KO := $(if $(INSTALL_RELEASE),build/$(INSTALL_RELEASE)/hop.ko)
+# INSTALL_KO=path installs a hop.ko built elsewhere (the debug kernel's,
+# build/debug/hop.ko, which no Debian headers package builds).
+INSTALL_KO ?= $(if $(INSTALL_RELEASE),build/$(INSTALL_RELEASE)/hop.ko)
 MODDIR := /lib/modules/$(INSTALL_RELEASE)/extra
 
 MAN_PAGES := $(wildcard man/man3/*.3)

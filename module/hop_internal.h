@@ -19,6 +19,12 @@
  *     contexts (tracepoints, signal probes) may look a frame up under RCU and
  *     read it, so frames are freed after a grace period.
  *
+ * struct hop_uring_task  (uring.c) The io_uring calls a task queued and not yet
+ *     hopped into.  Created by the task's first HOP_URING_CALL, touched only by
+ *     that task, freed when its queue is empty and no kick is queued: after the
+ *     last queued hop returns or is aborted (hop_uring_kick), when a hop could
+ *     not start, or when the task dies (exit hook, or the kick at exit).
+ *
  * What a frame borrows: mmget() on the server mm, one count on the server's
  * files_struct and one user of its fs_struct, two references on the service's
  * credentials (installed as real_cred and cred), the slot and a service

@@ -140,12 +140,20 @@ static int hop_uring_queue_kick(struct hop_uring_task *ut)
 	return 0;
 }
 
-/* After an io_uring-started hop ended: the next one hops at this return. */
+/*
+ * After an io_uring-started hop ended: the next one hops at this return, or,
+ * when that was the last one queued, the task's queue goes away (kmemleak
+ * on the debug kernel found it kept forever here).
+ */
 void hop_uring_kick(void)
 {
 	struct hop_uring_task *ut = hop_uring_find(current);
 
-	if (ut && !list_empty(&ut->pending))
+	if (!ut)
+		return;
+	if (list_empty(&ut->pending))
+		hop_uring_maybe_free(ut);
+	else
 		hop_uring_queue_kick(ut);
 }
 

@@ -11,6 +11,8 @@
 # print KTAP the same way: installing, DKMS).  LIMIT is TEST_TIMEOUT (default
 # 120) seconds, or more for a script whose header asks for it with a line
 # "# run-tests: timeout=SECONDS" (a DKMS build under TCG takes minutes).
+# That line is written for the default; a larger TEST_TIMEOUT (the debug
+# kernel's, where everything runs slower) scales it by TEST_TIMEOUT / 120.
 set -u
 
 repo=$1
@@ -21,6 +23,7 @@ for p in "$repo"/build/selftests/* "$repo"/selftests/*_test.sh; do
 	case $p in
 	*.sh)
 		own=$(sed -n 's/^# run-tests: timeout=\([0-9][0-9]*\)$/\1/p' "$p" | head -n 1)
+		[ -n "$own" ] && own=$((own * limit / 120))
 		[ -n "$own" ] && [ "$own" -gt "$l" ] && l=$own ;;
 	esac
 	printf '%s %s %s\n' "${p##*/}" "$p" "$l"
