@@ -4,7 +4,7 @@
 #   make                 everything below build/
 #   make check           install what is missing, build, run every test on every kernel
 #   make demo            boot the 6.12 guest and run examples/demo.sh there
-#   make vm-run CMD='...' [KERNEL=6.1|6.12] [APPEND='...'] [TIMEOUT=s]
+#   make vm-run CMD='...' [KERNEL=6.1|6.12|debug] [APPEND='...'] [TIMEOUT=s]
 #   make bench [BENCH_MODE=full|pti|quick]   run bench/run.sh in the guest (KERNEL=6.12)
 #   make debug-kernel    build (once, cached) the 6.12 debug guest kernel: KASAN, lockdep, kmemleak...
 #   make check-debug     every test on the debug kernel, then a kmemleak scan after rmmod hop
@@ -65,7 +65,7 @@ INITRAMFS := $(foreach r,$(RELEASES),build/vm/$(r)/initramfs.cpio)
 KSELFTESTS := build/kselftests/list
 
 .PHONY: all modules lib selftests examples bench-build kselftests vm-prep deps check demo vm-run bench clean \
-	debug-kernel check-debug
+	debug-kernel debug-prep check-debug
 all: modules lib selftests examples bench-build kselftests
 modules: $(MODULES)
 lib: $(LIB)
@@ -164,7 +164,7 @@ deps:
 # dpkg-query calls when nothing is), then build in a sub-make, so that the
 # kernel releases are resolved again after a fallback install.
 vm-run: deps
-	@$(MAKE) --no-print-directory vm-prep
+	@$(MAKE) --no-print-directory vm-prep $(if $(filter debug,$(KERNEL)),debug-prep)
 	@$(VM)/run-vm.sh -k "$$KERNEL" -t "$$TIMEOUT" -a "$$HOP_APPEND" -- "$$HOP_CMD"
 
 check: deps
@@ -190,13 +190,17 @@ DEBUG_TEST_TIMEOUT ?= 600
 debug-kernel: deps
 	@$(VM)/debug-kernel.sh build >/dev/null
 
-check-debug: debug-kernel
-	@$(MAKE) --no-print-directory vm-prep
+# hop.ko and the initramfs for the debug kernel (Kbuild and mkinitramfs.sh
+# decide themselves whether anything changed).
+debug-prep: debug-kernel
 	@echo "  KMOD    build/debug/hop.ko"
 	@$(VM)/debug-kernel.sh module build/debug
 	@echo "  INITRD  build/vm/debug/initramfs.cpio"
 	@$(VM)/mkinitramfs.sh "$$($(VM)/debug-kernel.sh kdir)" "$$($(VM)/debug-kernel.sh release)" \
 		build/vm/debug/initramfs.cpio
+
+check-debug: debug-prep
+	@$(MAKE) --no-print-directory vm-prep
 	@CHECK_KERNELS=debug CHECK_DIR=out/check-debug TEST_TIMEOUT=$(DEBUG_TEST_TIMEOUT) $(VM)/check.sh
 
 clean:

@@ -256,7 +256,7 @@ extern struct hop_ksyms hop_ksyms;
 int hop_ksyms_init(void);
 
 /* registry.c */
-long hop_serve(struct hop_service **out, const struct hop_serve __user *uarg);
+long hop_serve(struct hop_service **published, const struct hop_serve __user *uarg);
 void hop_service_shutdown(struct hop_service *svc);
 long hop_unserve(struct hop_service *svc);
 long hop_connect(const struct hop_connect __user *uarg);

@@ -45,17 +45,13 @@ static long hop_ioctl_version(struct hop_version __user *uarg)
 
 static long hop_ioctl_serve(struct hop_devfile *df, const struct hop_serve __user *uarg)
 {
-	struct hop_service *svc;
 	long err;
 
 	mutex_lock(&df->lock);
-	if (df->svc) {
+	if (df->svc)
 		err = -EBUSY;	/* one service per file */
-	} else {
-		err = hop_serve(&svc, uarg);
-		if (!err)
-			WRITE_ONCE(df->svc, svc);
-	}
+	else
+		err = hop_serve(&df->svc, uarg);	/* sets df->svc on success */
 	mutex_unlock(&df->lock);
 	return err;
 }

@@ -237,7 +237,15 @@ static int hop_serve_args_valid(const struct hop_serve *s)
 	return 0;
 }
 
-long hop_serve(struct hop_service **out,
+/*
+ * Register a service for the calling server.  @published is where the service
+ * file keeps its service: it is set before the name can be found, because a
+ * client may connect and hop in at once, and its handler's HOP_IOC_RETURN
+ * goes through that file.  (Set after registering, a handler that ran before
+ * the server's SERVE ioctl had finished got EPERM from its RETURN: found by
+ * stress_test beside the kernel's selftests.)  Caller holds the file's lock.
+ */
+long hop_serve(struct hop_service **published,
 	       const struct hop_serve __user *uarg)
 {
 	struct hop_slot_desc *descs;
@@ -295,6 +303,9 @@ long hop_serve(struct hop_service **out,
 		err = -EEXIST;
 		goto err_identity;
 	}
+	/* Nothing fails from here on.  The mutex orders this store before any
+	 * connect that finds the name. */
+	WRITE_ONCE(*published, svc);
 	list_add_tail(&svc->node, &hop_services);
 	/* A service pins the module until it is freed. */
 	__module_get(THIS_MODULE);
@@ -302,7 +313,6 @@ long hop_serve(struct hop_service **out,
 	mutex_unlock(&hop_registry_lock);
 	kfree(descs);
 	trace_hop_service_registered(svc->name, svc->tgid, svc->nr_slots, svc->msg_size);
-	*out = svc;
 	return 0;
 
 err_identity:
