@@ -67,6 +67,6 @@ t "summarize fails a run whose kmemleak scan found leaks" summary_kmemleak
 t "every kernel resolves to a release of its series" releases_match_series
 t "the guest init scripts parse (busybox sh, sh)" bash -c "busybox sh -n '$here/init' && sh -n '$here/guest-init.sh'"
 t "the host scripts parse (bash -n)" bash -c "for f in '$here'/*.sh; do bash -n \"\$f\" || exit 1; done"
-t ".ci/run calls make check" grep -qx 'make check' "$here/../../.ci/run"
+t ".ci/run calls make check" grep -qE '^make check( |$)' "$here/../../.ci/run"
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
 [ "$fail" -eq 0 ]

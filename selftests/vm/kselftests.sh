@@ -70,6 +70,12 @@ tests=(
 	"mm_ksm_functional_tests 180 mm ksm_functional_tests"
 )
 
+# Skipped on the debug kernel, where they are too slow for its run, with why
+# (one "NAME REASON" a line, in OUTDIR/skip-on-debug).
+skip_on_debug=(
+	"mm_soft_dirty 100 s alone there, but its 10,000 clear_refs rounds on a THP did not finish in 900 s beside stress_test's busy threads (stock kernel: 13 s alone, 60 s beside)"
+)
+
 src=$("$here/linux-source.sh")
 sel="$src/tools/testing/selftests"
 log="$out/build.log"
@@ -107,4 +113,5 @@ done
 # (6.12's tests check features 6.1 lacks: membarrier GET_REGISTRATIONS, rseq
 # node_id and mm_cid, MAP_DROPPABLE, MDWE, KSM prctl).
 make -s -C "$src" kernelversion | cut -d. -f1,2 >"$out/kernel-series"
+printf '%s\n' "${skip_on_debug[@]}" >"$out/skip-on-debug"
 printf '%s\n' "${tests[@]}" >"$out/list"
