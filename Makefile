@@ -185,8 +185,11 @@ bench: deps
 # selftests/vm/debug-kernel.sh and debug.config), cached outside the tree.
 # hop.ko and the initramfs for it live in build/debug/ and build/vm/debug/.
 # Every test gets DEBUG_TEST_TIMEOUT seconds: KASAN and lockdep under TCG
-# make a test several times slower than on the stock kernels.
+# make a test several times slower than on the stock kernels.  The guest as a
+# whole gets at most an hour (a run took about 15 minutes), so that a hung
+# debug guest fails CI instead of outlasting it.
 DEBUG_TEST_TIMEOUT ?= 600
+DEBUG_CHECK_LIMIT ?= 3600
 debug-kernel: deps
 	@$(VM)/debug-kernel.sh build >/dev/null
 
@@ -201,7 +204,8 @@ debug-prep: debug-kernel
 
 check-debug: debug-prep
 	@$(MAKE) --no-print-directory vm-prep
-	@CHECK_KERNELS=debug CHECK_DIR=out/check-debug TEST_TIMEOUT=$(DEBUG_TEST_TIMEOUT) $(VM)/check.sh
+	@CHECK_KERNELS=debug CHECK_DIR=out/check-debug TEST_TIMEOUT=$(DEBUG_TEST_TIMEOUT) \
+		CHECK_LIMIT=$(DEBUG_CHECK_LIMIT) $(VM)/check.sh
 
 clean:
 	rm -rf build out

@@ -303,8 +303,10 @@ long hop_serve(struct hop_service **published,
 		err = -EEXIST;
 		goto err_identity;
 	}
-	/* Nothing fails from here on.  The mutex orders this store before any
-	 * connect that finds the name. */
+	/*
+	 * Nothing fails from here on.  The mutex orders this store before any
+	 * connect that finds the name.
+	 */
 	WRITE_ONCE(*published, svc);
 	list_add_tail(&svc->node, &hop_services);
 	/* A service pins the module until it is freed. */

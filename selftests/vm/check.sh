@@ -11,6 +11,8 @@
 #                             kernel, see debug-kernel.sh), default all pinned
 #   CHECK_DIR=out/check       where the results go
 #   TEST_TIMEOUT=seconds      per test, passed to the guests (default 120)
+#   CHECK_LIMIT=seconds       at most this for a whole guest (default: boot
+#                             plus every test at its own limit)
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -37,6 +39,7 @@ while read -r name _ l; do
 	[ "$name" = dkms_test.sh ] && [ "${CHECK_DKMS:-}" != 1 ] && l=30
 	limit=$((limit + l + 10))
 done < <("$vm/tests.sh" "$repo")
+[ -n "${CHECK_LIMIT:-}" ] && [ "$limit" -gt "$CHECK_LIMIT" ] && limit=$CHECK_LIMIT
 
 # CHECK_DKMS=1: the guests run selftests/dkms_test.sh too (a DKMS build of
 # hop.ko under TCG, minutes long), which otherwise reports its cases skipped.
