@@ -15,6 +15,9 @@ packages=(
 	qemu-system-x86 busybox-static
 	liburing-dev bpftrace gnuplot-nox stress-ng linux-perf dwarves
 	linux-source-6.12
+	# The fuzzing test, and what building the debug kernel from that source
+	# needs (make debug-kernel; BTF comes from dwarves' pahole).
+	trinity flex bison bc libelf-dev libssl-dev
 	# make install and its tests (selftests/install_test.sh, dkms_test.sh):
 	# DKMS, pkg-config, groff to check the man pages.
 	dkms pkgconf groff-base
