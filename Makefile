@@ -77,19 +77,21 @@ kselftests: $(KSELFTESTS)
 # --- hop.ko, once per kernel ------------------------------------------------
 # build/RELEASE/ holds symlinks to each source file (not to the directories),
 # so that each kernel's objects land in its own directory.
-build/%/hop.ko: $(MOD_SRCS) | /usr/src/linux-headers-%
+# Against Debian's headers for that release, unpacked into the cache by
+# selftests/vm/fetch-kernel.sh (never installed on the host).
+build/%/hop.ko: $(MOD_SRCS) | $(HOP_CACHE)/headers/%/.unpacked
 	@mkdir -p $(@D)/module $(@D)/uapi/linux
 	@find $(@D) -type l -delete
 	@ln -s $(CURDIR)/Kbuild $(@D)/Kbuild
 	@for f in module/* uapi/linux/*; do ln -s $(CURDIR)/$$f $(@D)/$$f; done
 	@echo "  KMOD    $@"
-	@if ! $(MAKE) -C /usr/src/linux-headers-$* M=$(CURDIR)/$(@D) KCFLAGS=$(WERROR) modules >$(@D)/build.log 2>&1; then \
+	@if ! $(MAKE) -C $(HOP_CACHE)/headers/$*/usr/src/linux-headers-$* M=$(CURDIR)/$(@D) KCFLAGS=$(WERROR) modules >$(@D)/build.log 2>&1; then \
 		cat $(@D)/build.log; exit 1; fi
 	@if [ -n "$(WERROR)" ] && grep -i 'warning' $(@D)/build.log; then \
 		echo "$@: the build printed warnings (see $(@D)/build.log)"; rm -f $@; exit 1; fi
 
-/usr/src/linux-headers-%:
-	@echo "$@ is missing: run 'make deps' (or 'make check', which does)"; exit 1
+$(HOP_CACHE)/headers/%/.unpacked:
+	$(VM)/fetch-kernel.sh -h $*
 $(LINUX_SRC_TAR) /bin/busybox:
 	@echo "$@ is missing: run 'make deps' (or 'make check', which does)"; exit 1
 

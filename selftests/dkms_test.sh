@@ -21,6 +21,9 @@ set -u
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo" || exit 1
 release=$(uname -r)
+# The headers tree run-vm.sh unpacked into the cache (HOP_HEADERS), or the
+# installed package's on a machine that has one.
+headers=${HOP_HEADERS:-/usr/src/linux-headers-$release}
 version=$(sed -n 's/^MODULE_VERSION("\(.*\)");$/\1/p' module/main.c)
 tmp=$(mktemp -d)
 n=0 pass=0 fail=0 skip=0
@@ -40,8 +43,8 @@ echo "TAP version 13"
 echo "1..12"
 why=
 [ "${HOP_DKMS:-}" = 1 ] || why="slow under TCG: make check CHECK_DKMS=1 runs it"
-[ -n "${HOP_KO:-}" ] && command -v dkms >/dev/null && [ -d "/usr/src/linux-headers-$release" ] ||
-	why="needs the test VM (HOP_KO), dkms and /usr/src/linux-headers-$release"
+[ -n "${HOP_KO:-}" ] && command -v dkms >/dev/null && [ -d "$headers" ] ||
+	why="needs the test VM (HOP_KO), dkms and the headers in $headers"
 if [ -n "$why" ]; then
 	trap - EXIT
 	rm -rf "$tmp"
@@ -59,7 +62,7 @@ versions_agree() {
 # Debian's linux-headers package makes /lib/modules/R/build; the guest's
 # /lib/modules/R comes from the image package alone, so make it here.
 headers_link() {
-	[ -e "/lib/modules/$release/build" ] || ln -s "/usr/src/linux-headers-$release" "/lib/modules/$release/build"
+	[ -e "/lib/modules/$release/build" ] || ln -s "$headers" "/lib/modules/$release/build"
 	[ -f "/lib/modules/$release/build/Makefile" ]
 }
 dkms_src() {

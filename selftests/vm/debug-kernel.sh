@@ -64,13 +64,24 @@ build() {
 	flock 9
 	[ -f "$top/.done" ] && { echo "$inst"; return; }
 	local t0 t1 rel seed
+	# Whatever stops the build (set -e included) says so, with the build
+	# log's tail, so that make check-debug and CI never fail without a word.
+	trap 'rc=$?; [ $rc -eq 0 ] || { echo "debug-kernel: building $key failed (exit $rc)" >&2
+		[ -f "$top/build.log" ] && { tail -n 40 "$top/build.log"; echo "debug-kernel: see $top/build.log"; } >&2; }' EXIT
 	t0=$(date +%s)
 	src=$("$here/linux-source.sh")
 	# A config change makes a new key.  Start from the objects of the newest
 	# finished build of the same source, if any: Kbuild then recompiles only
 	# what the changed options touch (minutes instead of a cold build).
 	if [ ! -d "$obj" ]; then
-		seed=$(ls -dt "$cache/debug/$vkey"-*/.done 2>/dev/null | head -n 1)
+		# No earlier build (a fresh cache) is the common case, not an
+		# error: the newest .done of the glob, or nothing.
+		local done
+		seed=
+		for done in "$cache/debug/$vkey"-*/.done; do
+			[ -f "$done" ] || continue
+			[ -n "$seed" ] && [ ! "$done" -nt "$seed" ] || seed=$done
+		done
 		if [ -n "$seed" ]; then
 			seed=$(dirname "$seed")/obj
 			echo "debug-kernel: starting from the objects in $seed" >&2
@@ -80,8 +91,7 @@ build() {
 	fi
 	configure
 	echo "debug-kernel: building $key in $obj (nice -n ${DEBUG_KERNEL_NICE:-19}, -j$(nproc))" >&2
-	kmake -j"$(nproc)" bzImage modules >"$top/build.log" 2>&1 || {
-		tail -n 40 "$top/build.log" >&2; echo "debug-kernel: build failed, see $top/build.log" >&2; exit 1; }
+	kmake -j"$(nproc)" bzImage modules >"$top/build.log" 2>&1
 	kmake modules_prepare >>"$top/build.log" 2>&1
 	rel=$(kmake -s kernelrelease)
 	rm -rf "$inst"
@@ -96,6 +106,7 @@ build() {
 	echo "$((t1 - t0))" >"$top/build-seconds"
 	touch "$top/.done"
 	echo "debug-kernel: built $rel in $((t1 - t0))s" >&2
+	trap - EXIT
 	echo "$inst"
 }
 

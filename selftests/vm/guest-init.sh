@@ -38,9 +38,10 @@ halt() { sync; exec busybox poweroff -f; }
 # The writable share of the repository's out/, at the same path as on the host.
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 hopout "$hoprepo/out" || {
 	echo "hop-vm: cannot mount $hoprepo/out" >/dev/console; result "stage2-failed: out mount"; halt; }
-# env: HOP_KERNEL, HOP_OUT, HOP_KO, HOP_KDIR (the unpacked kernel package).
+# env: HOP_KERNEL, HOP_OUT, HOP_KO, HOP_KDIR (the unpacked kernel package),
+# HOP_HEADERS (its unpacked headers tree, empty for the debug kernel).
 . "$hoprun/env"
-export HOP_KERNEL HOP_OUT HOP_KO
+export HOP_KERNEL HOP_OUT HOP_KO HOP_HEADERS
 
 # The kernel package's modules, writable through an overlay so that depmod or
 # dkms can add to them without touching the cache.

@@ -8,15 +8,16 @@
 #   kernels.sh series SHORT     the fallback glob of SHORT
 #   kernels.sh pinned SHORT     the pinned release of SHORT
 #
-# The release in use is the pinned one when its headers are installed, else
-# the newest installed release of the same series (install-deps.sh installs
+# The release in use is the pinned one when its headers are in the cache,
+# else the newest cached release of the same series (install-deps.sh fetches
 # that one when the pinned packages are gone from the archive), else the
-# pinned one (nothing installed yet).  Deciding from the installed headers
-# keeps the build, the kernel fetcher and the VM in agreement without asking
-# apt every time make runs.
+# pinned one (nothing fetched yet).  Deciding from the cached headers keeps
+# the build, the kernel fetcher and the VM in agreement without asking apt
+# every time make runs.
 set -euo pipefail
 
 conf="$(dirname "${BASH_SOURCE[0]}")/kernels.conf"
+headers=${HOP_CACHE:-/var/cache/hop}/headers
 
 field() { # field SHORT N
 	awk -v k="$1" -v n="$2" '!/^#/ && NF >= 3 && $1 == k { print $n; found = 1 }
@@ -27,14 +28,17 @@ release() {
 	local pinned series best
 	pinned=$(field "$1" 2)
 	series=$(field "$1" 3)
-	if [ -d "/usr/src/linux-headers-$pinned" ]; then
+	if [ -f "$headers/$pinned/.unpacked" ]; then
 		echo "$pinned"
 		return
 	fi
-	# shellcheck disable=SC2086 # the glob is meant to expand
-	best=$(cd /usr/src && ls -d linux-headers-$series 2>/dev/null | sed 's/^linux-headers-//' | sort -V | tail -n 1)
+	# The cached releases of the series, newest last; none is not an error.
+	local d
+	best=$(for d in "$headers"/$series/.unpacked; do
+			if [ -f "$d" ]; then basename "$(dirname "$d")"; fi
+		done | sort -V | tail -n 1)
 	if [ -n "$best" ]; then
-		echo "kernels.sh: warning: pinned kernel $pinned not installed, using $best" >&2
+		echo "kernels.sh: warning: pinned kernel $pinned not in the cache, using $best" >&2
 		echo "$best"
 	else
 		echo "$pinned"

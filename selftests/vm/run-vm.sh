@@ -38,6 +38,7 @@ if [ "$short" = debug ]; then
 	# Built from source, not a Debian package: its own paths under build/.
 	release=$("$repo/selftests/vm/debug-kernel.sh" release)
 	kdir=$("$repo/selftests/vm/debug-kernel.sh" kdir)
+	headers=
 	initrd="$repo/build/vm/debug/initramfs.cpio"
 	ko=$(realpath -m "${HOP_KO:-$repo/build/debug/hop.ko}")
 	# kasan_multi_shot: KASAN reports only its first bad access unless told
@@ -50,6 +51,7 @@ else
 	release=$("$repo/selftests/vm/kernels.sh" release "$short")
 	cache=${HOP_CACHE:-/var/cache/hop}
 	kdir="$cache/kernels/$release"
+	headers=$("$repo/selftests/vm/fetch-kernel.sh" kdir "$release")
 	initrd="$repo/build/vm/$release/initramfs.cpio"
 	ko=$(realpath -m "${HOP_KO:-$repo/build/$release/hop.ko}")
 fi
@@ -75,6 +77,7 @@ printf '%s\n' "$*" >"$run/cmd"
 	printf 'HOP_OUT=%q\n' "$run"
 	printf 'HOP_KO=%q\n' "$ko"
 	printf 'HOP_KDIR=%q\n' "$kdir"
+	printf 'HOP_HEADERS=%q\n' "$headers"
 } >"$run/env"
 
 if [ -n "$quiet" ]; then
@@ -102,7 +105,8 @@ set -e
 ms=$((($(date +%s%N) - start) / 1000000))
 
 # The result channel, one key=value a line (see guest-init.sh).
-get() { tr -d '\r' <"$run/result" 2>/dev/null | sed -n "s/^$1=//p" | tail -n 1; }
+# A guest that never started leaves no file: every key is then empty.
+get() { { tr -d '\r' <"$run/result" || true; } 2>/dev/null | sed -n "s/^$1=//p" | tail -n 1; }
 status=0
 why=()
 if [ "$qemu_rc" -eq 124 ] || [ "$qemu_rc" -eq 137 ]; then
