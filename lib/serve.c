@@ -304,6 +304,15 @@ int hop_dev_read(unsigned int offset, unsigned int len, void *dest)
 	return (int)hop_sys_ioctl(slot->svc->fd, HOP_IOC_DEV_READ, &d);
 }
 
+int hop_caller(struct hop_caller *out)
+{
+	struct hop_slot_rt *slot = hop_current_slot;
+
+	if (!slot)
+		return -EPERM;		/* not in a handler */
+	return (int)hop_sys_ioctl(slot->svc->fd, HOP_IOC_CALLER, out);
+}
+
 int hop_service_fd(const struct hop_service *svc)
 {
 	return svc ? svc->fd : -EINVAL;

@@ -60,6 +60,44 @@ static inline bool hop_shadow_stack_enabled(struct task_struct *t)
 #endif
 }
 
+/* nsproxy's count became a refcount_t in 6.5; put_nsproxy() without its free. */
+#include <linux/nsproxy.h>
+static inline bool hop_nsproxy_dec_and_test(struct nsproxy *ns)
+{
+#if HOP_KERNEL_6_12
+	return refcount_dec_and_test(&ns->count);
+#else
+	return atomic_dec_and_test(&ns->count);
+#endif
+}
+
+/* Perf events attached to the task (6.1 has one context per PMU type). */
+#include <linux/perf_event.h>
+static inline bool hop_task_has_perf_events(struct task_struct *t)
+{
+#if HOP_KERNEL_6_12
+	return READ_ONCE(t->perf_event_ctxp) != NULL;
+#else
+	int i;
+
+	for (i = 0; i < perf_nr_task_contexts; i++)
+		if (READ_ONCE(t->perf_event_ctxp[i]))
+			return true;
+	return false;
+#endif
+}
+
+/* Hardware breakpoints a tracer left on the task (they survive PTRACE_DETACH). */
+static inline bool hop_task_has_hw_breakpoints(struct task_struct *t)
+{
+	int i;
+
+	for (i = 0; i < HBP_NUM; i++)
+		if (READ_ONCE(t->thread.ptrace_bps[i]))
+			return true;
+	return false;
+}
+
 /* 6.1 keeps per-task RSS deltas (SPLIT_RSS_COUNTING) that must be folded in. */
 #if HOP_KERNEL_6_12
 #define HOP_NEED_SYNC_MM_RSS 0

@@ -171,15 +171,17 @@ static void hop_frame_finish(struct hop_frame *f)
 	hop_frame_put(f);
 }
 
-/* The conditions under which a hop cannot be made safe (README "Refusals"). */
+/*
+ * The conditions under which a hop cannot be made safe that only the caller
+ * itself can change (README "Refusals"); policy.c has the rest, checked
+ * where the switch happens.
+ */
 static int hop_may_hop(bool from_uring)
 {
 	struct task_struct *tsk = current;
 
 	if (in_compat_syscall() || test_thread_flag(TIF_ADDR32))
 		return -EOPNOTSUPP;	/* 32-bit tasks: another register model */
-	if (tsk->ptrace)
-		return -EPERM;		/* a tracer would see and poke the handler */
 	if (hop_shadow_stack_enabled(tsk))
 		return -EOPNOTSUPP;	/* the SSP points into the caller's mm */
 	if (test_thread_flag(TIF_IO_BITMAP))
@@ -271,6 +273,27 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	err = hop_identity_borrow(svc, f);
 	if (err)
 		goto err_slot;
+	/*
+	 * The switch point.  The slot wait and the request copy may have
+	 * blocked: what others could change meanwhile is checked now.  A
+	 * tracer attaches under the caller's cred_guard_mutex, and from the
+	 * frame's push on the guards refuse it (guards.c), so holding the
+	 * mutex from the check to the push leaves no gap.
+	 */
+	err = mutex_lock_killable(&current->signal->cred_guard_mutex);
+	if (err)
+		goto err_borrowed;
+	if (current->ptrace)
+		err = -EPERM;		/* a tracer would see and poke the handler */
+	else if (!hop_guards_hold())
+		err = -ENOLCK;		/* a guard is down: fail closed */
+	else
+		err = hop_policy_check_server(svc->leader) ?:
+		      hop_policy_check_caller(svc->leader);
+	if (err) {
+		mutex_unlock(&current->signal->cred_guard_mutex);
+		goto err_borrowed;
+	}
 
 	refcount_set(&f->refs, 1);
 	f->task = current;
@@ -298,15 +321,25 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	f->regs = *regs;
 
 	trace_hop_call(svc->name, idx, c->req_len, depth);
-	hop_identity_enter(f, svc, slot);
 	hop_frame_push(f);
+	mutex_unlock(&current->signal->cred_guard_mutex);
+	hop_identity_enter(f, svc, slot);
 	timeout_ns = c->timeout_ns ?: svc->timeout_ns;
 	if (timeout_ns)
 		hop_deadline_arm(f, timeout_ns);
 	hop_regs_for_handler(regs, svc, slot, c->req_len, f->resp_cap);
+	/*
+	 * A signal the hop mask lets through that was pending before the
+	 * switch would be delivered to the handler with the caller's
+	 * sigaction: end the hop before the handler's first instruction.
+	 */
+	if (hop_signal_deliverable_pending())
+		hop_request_abort(f, HOP_ABORT_SIGNAL, 0);
 	trace_hop_handler_enter(svc->name, idx, depth);
 	return 0;
 
+err_borrowed:
+	hop_identity_drop_borrowed(f);
 err_slot:
 	hop_release_slot(svc, idx);
 err_free:
@@ -404,6 +437,16 @@ long hop_return(struct hop_service *svc, const struct hop_return __user *uarg)
 	hop_frame_finish(f);
 	/* The caller's HOP_IOC_CALL returns this. */
 	return result;
+}
+
+/* HOP_IOC_CALLER: the caller of the hop of @svc that current is serving. */
+long hop_caller_info(struct hop_service *svc, struct hop_caller __user *uarg)
+{
+	struct hop_frame *f = hop_current_frame();
+
+	if (!f || f->svc != svc)
+		return -EPERM;
+	return copy_to_user(uarg, &f->caller, sizeof(f->caller)) ? -EFAULT : 0;
 }
 
 static long hop_abort_errno(enum hop_abort_reason why)

@@ -73,8 +73,14 @@ static int hop_guard_no_file(struct kretprobe_instance *ri, struct pt_regs *regs
 	return 0;
 }
 
+/*
+ * maxactive: tasks inside one guarded function at once.  A call that finds
+ * the pool empty runs unguarded and counts in nmissed; hop_guards_hold()
+ * then stops all hops.  The pool is sized for a busy machine, not the
+ * kernel's default (max(10, 2 * CPUs)).
+ */
 #define HOP_GUARD(sym, entry, ret) { .kp.symbol_name = sym, .entry_handler = entry, \
-				    .handler = ret, .maxactive = 64 }
+				    .handler = ret, .maxactive = 512 }
 
 static struct kretprobe hop_guards[] = {
 	HOP_GUARD("security_task_alloc", hop_guard_current_entry, hop_guard_eperm),
@@ -88,6 +94,31 @@ static struct kretprobe hop_guards[] = {
 	HOP_GUARD("security_ptrace_access_check", hop_guard_target_entry, hop_guard_eperm),
 	HOP_GUARD("fget_task", hop_guard_target_entry, hop_guard_no_file),
 };
+
+/*
+ * Can the guards, and the exit hook (hooks.c), be trusted right now?  Not
+ * when kprobes are disarmed (debugfs kprobes/enabled = 0), and not once a
+ * guard has run out of return-probe instances or was skipped by kprobes'
+ * recursion check: that call went through unguarded, and hop fails closed
+ * from then on (until the module is reloaded), saying why once.
+ */
+bool hop_guards_hold(void)
+{
+	unsigned int i;
+
+	if (READ_ONCE(*hop_ksyms.kprobes_all_disarmed)) {
+		pr_warn_once("hop: kprobes are disarmed: no hops (ENOLCK) until they are enabled\n");
+		return false;
+	}
+	for (i = 0; i < ARRAY_SIZE(hop_guards); i++) {
+		if (READ_ONCE(hop_guards[i].nmissed) || READ_ONCE(hop_guards[i].kp.nmissed)) {
+			pr_warn_once("hop: guard %s missed a call: no hops (ENOLCK) until hop.ko is reloaded\n",
+				      hop_guards[i].kp.symbol_name);
+			return false;
+		}
+	}
+	return true;
+}
 
 int hop_guards_init(void)
 {

@@ -26,9 +26,9 @@
  *     not start, or when the task dies (exit hook, or the kick at exit).
  *
  * What a frame borrows: mmget() on the server mm, one count on the server's
- * files_struct and one user of its fs_struct, two references on the service's
- * credentials (installed as real_cred and cred), the slot and a service
- * reference.  The caller's own mm/files/fs/cred references stay owned by the
+ * files_struct and one user of its fs_struct, one on its nsproxy, the server
+ * leader's credentials (one reference kept in srv_cred, two more installed
+ * as real_cred and cred), the slot and a service reference.  The caller's own mm/files/fs/cred references stay owned by the
  * frame while the hop runs and go back to the task on return.
  *
  * Locks, in the order they may nest (outer first)
@@ -60,6 +60,7 @@
 #include <linux/hop.h>
 
 struct mm_struct;
+struct nsproxy;
 struct hop_async;
 struct files_struct;
 struct fs_struct;
@@ -93,7 +94,6 @@ struct hop_service {
 	/* The server's identity, lent to each hop. */
 	struct mm_struct *mm;		/* mmgrab(): the struct, not the address space */
 	struct task_struct *leader;	/* get_task_struct(): source of files and fs */
-	const struct cred *cred;	/* snapshot taken by HOP_IOC_SERVE */
 	pid_t tgid;
 
 	spinlock_t lock;
@@ -155,6 +155,7 @@ struct hop_frame {
 	struct mm_struct *mm;
 	struct files_struct *files;
 	struct fs_struct *fs;
+	struct nsproxy *nsproxy;
 	const struct cred *real_cred, *cred;
 	sigset_t blocked;
 	struct hop_rseq_saved rseq;
@@ -166,6 +167,10 @@ struct hop_frame {
 	struct mm_struct *srv_mm;
 	struct files_struct *srv_files;
 	struct fs_struct *srv_fs;
+	struct nsproxy *srv_nsproxy;
+	const struct cred *srv_cred;
+
+	struct hop_caller caller;	/* HOP_IOC_CALLER: who made this hop */
 
 	unsigned int fpu_size;
 	u8 fpu[] __aligned(64);		/* the caller's FPU/vector registers */
@@ -251,6 +256,8 @@ struct hop_ksyms {
 	void (*put_files_struct)(struct files_struct *files);
 	void (*free_fs_struct)(struct fs_struct *fs);
 	void (*current_save_fsgs)(void);		/* kernels without KVM */
+	void (*free_nsproxy)(struct nsproxy *ns);
+	bool *kprobes_all_disarmed;			/* debugfs kprobes/enabled */
 };
 extern struct hop_ksyms hop_ksyms;
 int hop_ksyms_init(void);
@@ -273,6 +280,8 @@ void hop_identity_enter(struct hop_frame *f, struct hop_service *svc,
 void hop_identity_leave(struct hop_frame *f);
 void hop_identity_leave_dying(struct hop_frame *f);
 void hop_identity_drop_borrowed(struct hop_frame *f);
+bool hop_signal_deliverable_pending(void);
+extern sigset_t hop_hop_blocked;
 unsigned int hop_fpu_size(void);
 long hop_switch_probe(struct hop_service *svc);
 int hop_identity_init(void);
@@ -284,6 +293,7 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	      bool from_uring);
 struct hop_frame *hop_current_frame(void);
 long hop_return(struct hop_service *svc, const struct hop_return __user *uarg);
+long hop_caller_info(struct hop_service *svc, struct hop_caller __user *uarg);
 struct hop_frame *hop_task_frame(struct task_struct *t);
 bool hop_task_in_service(struct task_struct *t, struct hop_service *svc);
 void hop_request_abort(struct hop_frame *f, enum hop_abort_reason why, int sig);
@@ -302,5 +312,12 @@ void hop_debugfs_exit(void);
 /* guards.c: operations refused to and about hopped tasks. */
 int hop_guards_init(void);
 void hop_guards_exit(void);
+bool hop_guards_hold(void);
+
+/* policy.c: what a hop switches, refuses and freezes (the table). */
+int hop_policy_check_caller(struct task_struct *srv);
+int hop_policy_check_server(struct task_struct *srv);
+int hop_policy_init(void);
+void hop_policy_exit(void);
 
 #endif /* HOP_INTERNAL_H */

@@ -5,8 +5,10 @@
  * A hop changes what the task *is* to user space without changing the task:
  * its address space (mm), file table, fs (cwd, root, umask), credentials, FS
  * and GS base, FPU/vector registers, blocked signals, rseq registration and
- * sigaltstack.  Everything saved lives in the hop_frame; hop_identity_leave()
- * puts back exactly what hop_identity_enter() took away.  The sequence for the
+ * sigaltstack, and namespaces (nsproxy).  Everything saved lives in the
+ * hop_frame; hop_identity_leave() puts back exactly what hop_identity_enter()
+ * took away.  Which state is switched, and which is refused or frozen
+ * instead, is decided in policy.c's table.  The sequence for the
  * mm mirrors kthread_use_mm()/exit_mm(), which cannot be used on a user task
  * (see notes/kernel-internals.md, section 1).
  */
@@ -20,6 +22,9 @@
 #include <linux/cred.h>
 #include <linux/signal.h>
 #include <linux/rseq.h>
+#include <linux/nsproxy.h>
+#include <linux/pid_namespace.h>
+#include <linux/user_namespace.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
 #include <asm/fsgsbase.h>
@@ -28,7 +33,7 @@
 #include "hop_internal.h"
 
 /* What stays deliverable during a hop: the unblockable and the synchronous. */
-static sigset_t hop_hop_blocked;
+sigset_t hop_hop_blocked;
 
 static void hop_signals_init(void)
 {
@@ -120,10 +125,15 @@ static void hop_fpu_restore(struct hop_frame *f)
 	kernel_fpu_end();
 }
 
+static void hop_caller_record(struct hop_frame *f, struct task_struct *leader);
+
 /*
  * Take the references a hop borrows from the service: the address space (fails
- * once the server's last user is gone), and the file table and fs of the
- * server's group leader (gone once it has passed exit_files()/exit_fs()).
+ * once the server's last user is gone), and the file table, fs, namespaces
+ * and credentials of the server's group leader as they are now (the first
+ * three are gone once it has passed exit_files()/exit_fs()/
+ * exit_task_namespaces()).  A leader that is itself hopped somewhere else
+ * (leader->mm is not the server's) has nothing of its own to lend.
  */
 int hop_identity_borrow(struct hop_service *svc, struct hop_frame *f)
 {
@@ -133,7 +143,7 @@ int hop_identity_borrow(struct hop_service *svc, struct hop_frame *f)
 	if (!mmget_not_zero(svc->mm))
 		return err;
 	task_lock(leader);
-	if (leader->files && leader->fs && leader->mm == svc->mm) {
+	if (leader->files && leader->fs && leader->nsproxy && leader->mm == svc->mm) {
 		f->srv_files = leader->files;
 		/*
 		 * A count of one lets fdget() skip the file reference, which is
@@ -144,6 +154,10 @@ int hop_identity_borrow(struct hop_service *svc, struct hop_frame *f)
 		spin_lock(&f->srv_fs->lock);
 		f->srv_fs->users++;
 		spin_unlock(&f->srv_fs->lock);
+		f->srv_nsproxy = leader->nsproxy;
+		get_nsproxy(f->srv_nsproxy);
+		/* Changed only by the leader itself, under RCU: a counted copy. */
+		f->srv_cred = get_task_cred(leader);
 		err = 0;
 	}
 	task_unlock(leader);
@@ -152,7 +166,37 @@ int hop_identity_borrow(struct hop_service *svc, struct hop_frame *f)
 		return err;
 	}
 	f->srv_mm = svc->mm;
+	hop_caller_record(f, leader);
 	return 0;
+}
+
+/*
+ * The caller as the server sees it (HOP_IOC_CALLER): ids in the server's pid
+ * and user namespaces, taken before the switch.
+ */
+static void hop_caller_record(struct hop_frame *f, struct task_struct *leader)
+{
+	const struct cred *cred = current_cred();
+	struct user_namespace *uns = f->srv_cred->user_ns;
+	struct pid_namespace *pns;
+
+	rcu_read_lock();
+	pns = task_active_pid_ns(leader);
+	f->caller.pid = pns ? task_tgid_nr_ns(current, pns) : 0;
+	f->caller.tid = pns ? task_pid_nr_ns(current, pns) : 0;
+	rcu_read_unlock();
+	f->caller.uid = from_kuid_munged(uns, cred->uid);
+	f->caller.gid = from_kgid_munged(uns, cred->gid);
+	f->caller.euid = from_kuid_munged(uns, cred->euid);
+	f->caller.egid = from_kgid_munged(uns, cred->egid);
+	memset(f->caller.reserved, 0, sizeof(f->caller.reserved));
+}
+
+static void hop_nsproxy_put(struct nsproxy *ns)
+{
+	/* put_nsproxy(), whose free_nsproxy() is not exported. */
+	if (hop_nsproxy_dec_and_test(ns))
+		hop_ksyms.free_nsproxy(ns);
 }
 
 static void hop_fs_put(struct fs_struct *fs)
@@ -171,13 +215,20 @@ void hop_identity_drop_borrowed(struct hop_frame *f)
 {
 	hop_ksyms.put_files_struct(f->srv_files);
 	hop_fs_put(f->srv_fs);
+	hop_nsproxy_put(f->srv_nsproxy);
+	put_cred(f->srv_cred);
 	mmput(f->srv_mm);
 }
 
-/* Swap mm, files, fs and credentials; returns nothing because nothing can fail. */
+/*
+ * Swap mm, files, fs, namespaces and credentials; returns nothing because
+ * nothing can fail.  The handler cannot replace files, fs or nsproxy itself
+ * (unshare, setns are frozen, policy.c), so what leave puts back is exactly
+ * what enter installed and the borrowed references are dropped once.
+ */
 static void hop_swap_identity(struct mm_struct *mm, struct files_struct *files,
-			      struct fs_struct *fs, const struct cred *real_cred,
-			      const struct cred *cred)
+			      struct fs_struct *fs, struct nsproxy *nsproxy,
+			      const struct cred *real_cred, const struct cred *cred)
 {
 	struct task_struct *tsk = current;
 
@@ -185,6 +236,7 @@ static void hop_swap_identity(struct mm_struct *mm, struct files_struct *files,
 	hop_switch_mm(mm);
 	tsk->files = files;
 	tsk->fs = fs;
+	tsk->nsproxy = nsproxy;
 	task_unlock(tsk);
 	/* Only current writes its own credentials; readers use RCU. */
 	rcu_assign_pointer(tsk->real_cred, real_cred);
@@ -216,10 +268,11 @@ void hop_identity_enter(struct hop_frame *f, struct hop_service *svc,
 	f->mm = tsk->mm;
 	f->files = tsk->files;
 	f->fs = tsk->fs;
+	f->nsproxy = tsk->nsproxy;
 	f->real_cred = tsk->real_cred;
 	f->cred = tsk->cred;
-	hop_swap_identity(f->srv_mm, f->srv_files, f->srv_fs,
-			  get_cred(svc->cred), get_cred(svc->cred));
+	hop_swap_identity(f->srv_mm, f->srv_files, f->srv_fs, f->srv_nsproxy,
+			  get_cred(f->srv_cred), get_cred(f->srv_cred));
 	hop_fsgs_write(slot->tls, 0);
 }
 
@@ -229,7 +282,7 @@ static void hop_identity_restore_core(struct hop_frame *f)
 	struct task_struct *tsk = current;
 	const struct cred *real_cred = tsk->real_cred, *cred = tsk->cred;
 
-	hop_swap_identity(f->mm, f->files, f->fs, f->real_cred, f->cred);
+	hop_swap_identity(f->mm, f->files, f->fs, f->nsproxy, f->real_cred, f->cred);
 	/* put_cred() is safe here: the final free goes through RCU. */
 	put_cred(real_cred);
 	put_cred(cred);
@@ -248,6 +301,23 @@ void hop_identity_leave(struct hop_frame *f)
 	sigprocmask(SIG_SETMASK, &f->blocked, NULL);
 	/* The cpu/mm_cid fields of the caller's rseq area are stale: refresh. */
 	rseq_set_notify_resume(current);
+}
+
+/*
+ * Is a signal pending that the hop's mask lets through?  One generated
+ * after the switch aborts the hop through the signal_generate probe; this
+ * finds one that was pending before (the caller blocked and raised it).
+ */
+bool hop_signal_deliverable_pending(void)
+{
+	struct task_struct *tsk = current;
+	bool pending;
+
+	spin_lock_irq(&tsk->sighand->siglock);
+	pending = (tsk->pending.signal.sig[0] | tsk->signal->shared_pending.signal.sig[0]) &
+		  ~tsk->blocked.sig[0];
+	spin_unlock_irq(&tsk->sighand->siglock);
+	return pending;
 }
 
 /*

@@ -72,6 +72,15 @@ int hop_ksyms_init(void)
 				(void **)&hop_ksyms.membarrier_update_current_mm);
 	err = err ?: hop_lookup(lookup, "put_files_struct", (void **)&hop_ksyms.put_files_struct);
 	err = err ?: hop_lookup(lookup, "free_fs_struct", (void **)&hop_ksyms.free_fs_struct);
+	err = err ?: hop_lookup(lookup, "free_nsproxy", (void **)&hop_ksyms.free_nsproxy);
+	/* A variable, not a function: no ENDBR to check. */
+	if (!err) {
+		hop_ksyms.kprobes_all_disarmed = (bool *)lookup("kprobes_all_disarmed");
+		if (!hop_ksyms.kprobes_all_disarmed) {
+			pr_err("hop: kernel symbol kprobes_all_disarmed not found; this kernel is not supported\n");
+			err = -ENOENT;
+		}
+	}
 	if (!err && HOP_NEED_SYNC_MM_RSS)
 		err = hop_lookup(lookup, "sync_mm_rss", (void **)&hop_ksyms.sync_mm_rss);
 	if (!err && HOP_NEED_SAVE_FSGS_LOOKUP)

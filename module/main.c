@@ -80,6 +80,8 @@ static long hop_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return svc ? hop_service_info(svc, uarg) : -EINVAL;
 	case HOP_IOC_DEV_READ:
 		return svc ? hop_async_dev_read(svc, uarg) : -EPERM;
+	case HOP_IOC_CALLER:
+		return svc ? hop_caller_info(svc, uarg) : -EPERM;
 	default:
 		return -ENOTTY;
 	}
@@ -148,14 +150,19 @@ static int __init hop_init(void)
 	err = hop_guards_init();
 	if (err)
 		goto err_hooks;
+	err = hop_policy_init();
+	if (err)
+		goto err_guards;
 	hop_misc.mode = hop_dev_mode & 0777;
 	err = misc_register(&hop_misc);
 	if (err)
-		goto err_guards;
+		goto err_policy;
 	hop_debugfs_init();
 	pr_info("hop: /dev/hop ready, ABI %d\n", HOP_ABI_VERSION);
 	return 0;
 
+err_policy:
+	hop_policy_exit();
 err_guards:
 	hop_guards_exit();
 err_hooks:
@@ -171,6 +178,7 @@ static void __exit hop_exit(void)
 {
 	hop_debugfs_exit();
 	misc_deregister(&hop_misc);
+	hop_policy_exit();
 	hop_guards_exit();
 	hop_hooks_exit();
 	hop_engine_exit();

@@ -16,6 +16,7 @@
 #include <linux/anon_inodes.h>
 #include <linux/uaccess.h>
 #include <linux/cred.h>
+#include <linux/seccomp.h>
 #include <linux/capability.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/task.h>
@@ -70,7 +71,6 @@ static void hop_service_free_work(struct work_struct *work)
 	for (i = 0; i < svc->nr_slots; i++)
 		hop_slot_unpin(&svc->slots[i]);
 	bitmap_free(svc->busy);
-	put_cred(svc->cred);
 	put_task_struct(svc->leader);
 	mmdrop(svc->mm);
 	kfree(svc);
@@ -261,6 +261,10 @@ long hop_serve(struct hop_service **published,
 		return err;
 	if (in_compat_syscall())
 		return -EOPNOTSUPP;
+	/* A sandboxed server cannot lend its filter to its handlers (policy.c). */
+	if (current->seccomp.mode != SECCOMP_MODE_DISABLED ||
+	    hop_policy_check_server(current->group_leader))
+		return -EPERM;
 	descs = memdup_user(u64_to_user_ptr(s.slots), array_size(s.nr_slots, sizeof(*descs)));
 	if (IS_ERR(descs))
 		return PTR_ERR(descs);
@@ -295,7 +299,6 @@ long hop_serve(struct hop_service **published,
 	mmgrab(svc->mm);
 	svc->leader = get_task_struct(current->group_leader);
 	svc->tgid = current->tgid;
-	svc->cred = get_current_cred();
 
 	mutex_lock(&hop_registry_lock);
 	if (hop_find_locked(svc->name, svc->ipc_ns)) {
@@ -318,7 +321,6 @@ long hop_serve(struct hop_service **published,
 	return 0;
 
 err_identity:
-	put_cred(svc->cred);
 	put_task_struct(svc->leader);
 	mmdrop(svc->mm);
 err_slots:

@@ -97,6 +97,16 @@ int hop_conn_set_eventfd(struct hop_conn *conn, int efd);
 /* In a handler of an async call: read len bytes at offset of the device into dest. */
 int hop_dev_read(unsigned int offset, unsigned int len, void *dest);
 
+/*
+ * In a handler: who made the call being served (pid, tid, uid, gid, euid,
+ * egid as the kernel saw the caller at HOP_IOC_CALL, in the server's pid and
+ * user namespaces; struct hop_caller in <linux/hop.h>).  -EPERM outside a
+ * handler.  The handler runs with the server's credentials: this is how it
+ * decides whether this caller may do what it asks.
+ */
+struct hop_caller;
+int hop_caller(struct hop_caller *out);
+
 /* Counters of a service, through its service fd or any handle to it. */
 struct hop_service_info;
 int hop_fd_info(int fd, struct hop_service_info *info);

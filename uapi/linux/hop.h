@@ -172,6 +172,21 @@ struct hop_uring_call {
 	__u64 reserved;
 };
 
+/*
+ * HOP_IOC_CALLER on the service file, from inside the handler: who made the
+ * hop being served, as the kernel saw the caller at HOP_IOC_CALL (doors'
+ * door_ucred(), binder's calling uid).  Ids are in the server's pid and user
+ * namespaces; a caller not visible there reads as 0 (pid, tid) or the
+ * overflow id 65534 (uid, gid).  -EPERM outside a handler of this service.
+ */
+struct hop_caller {
+	__u32 pid;		/* the caller's process (thread group) */
+	__u32 tid;		/* the caller's thread */
+	__u32 uid, gid;		/* real */
+	__u32 euid, egid;	/* effective: what access checks used */
+	__u64 reserved[2];	/* 0 */
+};
+
 #define HOP_IOC_MAGIC		0xB7
 
 #define HOP_IOC_VERSION		_IOWR(HOP_IOC_MAGIC, 0x00, struct hop_version)
@@ -188,5 +203,6 @@ struct hop_uring_call {
 #define HOP_IOC_DEV_READ	_IOW(HOP_IOC_MAGIC, 0x09, struct hop_dev_read)
 #define HOP_IOC_ASYNC_REAP	_IOWR(HOP_IOC_MAGIC, 0x0a, struct hop_async_result)
 #define HOP_IOC_SET_EVENTFD	_IOW(HOP_IOC_MAGIC, 0x0b, __s32)
+#define HOP_IOC_CALLER		_IOR(HOP_IOC_MAGIC, 0x0c, struct hop_caller)
 
 #endif /* _UAPI_LINUX_HOP_H */

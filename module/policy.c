@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * policy.c: what a hop does with each piece of the caller's task state,
+ * decided once, here.  Default-deny: state without a row is refused.
+ *
+ * A hop runs server code on the client's task.  Every piece of state that
+ * the kernel reads from `current` on the handler's behalf gets one of three
+ * decisions (the README's table "What a hop switches, refuses, freezes" is
+ * this one, row for row):
+ *
+ *   switch  the server's for the hop, the caller's back after (identity.c)
+ *   refuse  a caller that has it gets an exact errno at HOP_IOC_CALL and
+ *           nothing changes (hop_policy_check_caller(), below)
+ *   freeze  a handler may not change it: the syscall fails with EPERM
+ *           inside a hop and the state stays as it was (hop_sys_enter())
+ *   caller  stays the caller's on purpose, with the reason
+ *
+ *  state                          decision  why / errno
+ *  -----------------------------  --------  ---------------------------------
+ *  mm (address space, CR3)        switch    the handler is server code
+ *  files (fd table)               switch    the server's fds
+ *  fs (cwd, root, umask)          switch    the server's paths
+ *  real and effective creds       switch    the server group leader's, read
+ *                                           at each call (a server that drops
+ *                                           privileges after SERVE is honoured)
+ *  nsproxy (net, ipc, uts, mnt,   switch    the server leader's at each call:
+ *    time, cgroup namespaces)               its sockets, names, mounts
+ *  FS/GS base, FPU/vector regs    switch    the slot's TLS; a scrubbed FPU
+ *  blocked signal mask            switch    only KILL, STOP and the handler's
+ *                                           own faults are deliverable
+ *  rseq, sigaltstack              switch    parked for the hop
+ *  general registers              switch    saved; the handler starts clean
+ *  pending deliverable signal     refuse*   EINTR: a signal the hop mask lets
+ *                                           through was already pending (the
+ *                                           hop is aborted before the handler
+ *                                           runs one instruction)
+ *  ptrace (being traced)          refuse    EPERM, checked where the switch
+ *                                           happens under cred_guard_mutex,
+ *                                           so no tracer attaches in between
+ *  seccomp filter (caller)        refuse    EPERM: its filter would judge the
+ *                                           handler's syscalls
+ *  seccomp filter (server leader) refuse    EPERM at SERVE and at each call:
+ *                                           hop cannot apply it to handlers
+ *  Syscall User Dispatch          refuse    EPERM: it would trap the handler
+ *  PR_SET_TSC, ARCH_SET_CPUID     refuse    EPERM: faults chosen by the caller
+ *  hardware breakpoints           refuse    EPERM: ptrace_bps left behind
+ *  perf events on the task        refuse    EPERM: samples would record the
+ *                                           handler's registers and stack
+ *  personality                    refuse    EPERM unless equal to the server's
+ *                                           (READ_IMPLIES_EXEC, layout flags)
+ *  rlimits FSIZE, NOFILE, AS,     refuse    EPERM if the caller's soft limit
+ *    DATA, MEMLOCK, MSGQUEUE                is below the server's: a client
+ *                                           could make the handler fail where
+ *                                           it chose (a torn write).  Frozen
+ *                                           while any thread of the group is
+ *                                           hopped (setrlimit/prlimit: EBUSY)
+ *  32-bit syscall, ioperm,        refuse    EOPNOTSUPP (engine.c)
+ *    shadow stack, FS/GS selector
+ *  io_uring of the caller         refuse    EOPNOTSUPP unless the io_uring
+ *                                           path made the call (uring.c)
+ *  signal handlers (sighand)      freeze    rt_sigaction, rt_sigreturn,
+ *                                           sigaltstack: they outlive the hop
+ *  signal mask below the hop's    freeze    what rt_sigprocmask unblocks is
+ *                                           blocked again before it returns;
+ *                                           ppoll/pselect6/epoll_pwait only
+ *                                           without a wait mask (EPERM)
+ *  pending signals of the caller  freeze    rt_sigtimedwait, rt_sigsuspend,
+ *                                           signalfd: the caller's signals
+ *  signals to the caller's group  freeze    kill/tkill/tgkill to the caller's
+ *                                           own process (except to itself:
+ *                                           raise() and abort() are faults)
+ *  clear_child_tid, robust list,  freeze    set_tid_address, set_robust_list,
+ *    rseq, personality, seccomp,            rseq, personality, seccomp,
+ *    no_new_privs, name, ...                prctl (but PR_GET_*)
+ *  fd table / fs / namespaces     freeze    unshare, setns, close_range(
+ *    replaced                               CLOSE_RANGE_UNSHARE)
+ *  task creation, exec            freeze    clone, clone3, fork, vfork, execve
+ *  credentials                    freeze    setuid family, capset (also the
+ *                                           LSM guards, guards.c)
+ *  scheduling, affinity,          freeze    sched_set*, setpriority,
+ *    mempolicy, I/O priority                set_mempolicy, ioprio_set
+ *  the caller's memory            freeze    process_vm_readv/writev, ptrace,
+ *                                           pidfd_open/getfd/send_signal
+ *  process timers, children,      freeze    timer_create, setitimer, alarm,
+ *    session, SysV undo                     wait4, waitid, setsid, setpgid,
+ *                                           semop, semtimedop
+ *  everything else                freeze    any syscall not on the handler
+ *                                           list below fails with EPERM
+ *  CPU time, scheduling class     caller    the caller pays for its call and
+ *    and priority, cgroup                   runs at its own priority: that is
+ *                                           the point of process hopping
+ *  pid, tid                       caller    getpid() names the caller; a
+ *                                           handler asks hop_caller() for it
+ *  rlimits above the server's     caller    they lend the handler room; they
+ *                                           cannot make it fail
+ *
+ * (*) checked after the switch: a signal that arrives between the check and
+ * the switch would otherwise slip through, so the hop is made and aborted at
+ * once instead.
+ *
+ * The freeze rows are enforced at the sys_enter tracepoint, which the kernel
+ * calls before every syscall of every task while it has a probe (seccomp and
+ * ptrace have run by then; a hopped task has neither).  A denied syscall
+ * never runs: orig_ax becomes -1 and ax the error, as seccomp does.  The
+ * tracepoint does not depend on kprobes; the LSM and ptrace guards
+ * (guards.c) and the exit hook (hooks.c) do, so when kprobes are disarmed or
+ * a guard's return probe missed a call, no hop is made any more
+ * (hop_policy_guards_hold(): ENOLCK).
+ */
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/seccomp.h>
+#include <linux/perf_event.h>
+#include <linux/personality.h>
+#include <linux/tracepoint.h>
+#include <linux/prctl.h>
+#include <linux/signal.h>
+#include <linux/thread_info.h>
+#include <linux/uaccess.h>
+#include <linux/close_range.h>
+#include <asm/unistd.h>
+#include <asm/syscall.h>
+#include "hop_internal.h"
+
+/*
+ * The syscalls a handler may make.  What is not here fails with EPERM inside
+ * a hop.  A few are allowed only with certain arguments (hop_args_ok()).
+ */
+static const unsigned short hop_handler_syscalls[] = {
+	/* I/O on the server's fds */
+	__NR_read, __NR_write, __NR_pread64, __NR_pwrite64, __NR_readv, __NR_writev,
+	__NR_preadv, __NR_pwritev, __NR_preadv2, __NR_pwritev2, __NR_lseek, __NR_close,
+	__NR_close_range, __NR_dup, __NR_dup2, __NR_dup3, __NR_fcntl, __NR_flock,
+	__NR_fsync, __NR_fdatasync, __NR_ftruncate, __NR_fallocate, __NR_sendfile,
+	__NR_splice, __NR_tee, __NR_copy_file_range, __NR_sync_file_range,
+	__NR_fadvise64, __NR_readahead, __NR_ioctl, __NR_pipe, __NR_pipe2,
+	__NR_eventfd, __NR_eventfd2, __NR_memfd_create, __NR_timerfd_create,
+	__NR_timerfd_settime, __NR_timerfd_gettime, __NR_inotify_init1,
+	__NR_inotify_add_watch, __NR_inotify_rm_watch,
+	/* paths, in the server's fs */
+	__NR_open, __NR_openat, __NR_openat2, __NR_creat, __NR_stat, __NR_fstat,
+	__NR_lstat, __NR_newfstatat, __NR_statx, __NR_access, __NR_faccessat,
+	__NR_faccessat2, __NR_readlink, __NR_readlinkat, __NR_getdents,
+	__NR_getdents64, __NR_mkdir, __NR_mkdirat, __NR_rmdir, __NR_unlink,
+	__NR_unlinkat, __NR_rename, __NR_renameat, __NR_renameat2, __NR_link,
+	__NR_linkat, __NR_symlink, __NR_symlinkat, __NR_chmod, __NR_fchmod,
+	__NR_fchmodat, __NR_fchown, __NR_truncate, __NR_utimensat, __NR_statfs,
+	__NR_fstatfs, __NR_getcwd, __NR_chdir, __NR_fchdir, __NR_umask,
+	__NR_getxattr, __NR_lgetxattr, __NR_fgetxattr, __NR_listxattr,
+	__NR_flistxattr, __NR_setxattr, __NR_fsetxattr, __NR_removexattr,
+	__NR_fremovexattr,
+	/* the server's memory */
+	__NR_mmap, __NR_munmap, __NR_mprotect, __NR_mremap, __NR_madvise, __NR_brk,
+	__NR_msync, __NR_mincore, __NR_mlock, __NR_mlock2, __NR_munlock,
+	__NR_pkey_mprotect, __NR_pkey_alloc, __NR_pkey_free, __NR_membarrier,
+	__NR_shmget, __NR_shmat, __NR_shmdt, __NR_shmctl, __NR_get_mempolicy,
+	/* waiting and time */
+	__NR_futex, __NR_futex_waitv, __NR_sched_yield, __NR_nanosleep,
+	__NR_clock_nanosleep, __NR_clock_gettime, __NR_clock_getres,
+	__NR_gettimeofday, __NR_time, __NR_getrandom, __NR_poll, __NR_ppoll,
+	__NR_select, __NR_pselect6, __NR_epoll_create, __NR_epoll_create1,
+	__NR_epoll_ctl, __NR_epoll_wait, __NR_epoll_pwait, __NR_epoll_pwait2,
+	__NR_pause, __NR_restart_syscall,
+	/* sockets, in the server's network namespace */
+	__NR_socket, __NR_socketpair, __NR_connect, __NR_accept, __NR_accept4,
+	__NR_bind, __NR_listen, __NR_sendto, __NR_recvfrom, __NR_sendmsg,
+	__NR_recvmsg, __NR_sendmmsg, __NR_recvmmsg, __NR_shutdown,
+	__NR_getsockname, __NR_getpeername, __NR_setsockopt, __NR_getsockopt,
+	/* SysV messages and POSIX queues, in the server's IPC namespace */
+	__NR_msgget, __NR_msgsnd, __NR_msgrcv, __NR_msgctl, __NR_semget,
+	__NR_semctl, __NR_mq_open, __NR_mq_unlink, __NR_mq_timedsend,
+	__NR_mq_timedreceive, __NR_mq_getsetattr,
+	/* reading who and where it runs */
+	__NR_getpid, __NR_gettid, __NR_getppid, __NR_getuid, __NR_geteuid,
+	__NR_getgid, __NR_getegid, __NR_getgroups, __NR_getresuid, __NR_getresgid,
+	__NR_getpgrp, __NR_getpgid, __NR_getsid, __NR_uname, __NR_sysinfo,
+	__NR_getrusage, __NR_times, __NR_getcpu, __NR_sched_getaffinity,
+	__NR_sched_getparam, __NR_sched_getscheduler, __NR_sched_getattr,
+	__NR_sched_get_priority_max, __NR_sched_get_priority_min,
+	__NR_sched_rr_get_interval, __NR_getpriority, __NR_getrlimit, __NR_capget,
+	/* with argument checks (hop_args_ok) */
+	__NR_rt_sigprocmask, __NR_kill, __NR_tkill, __NR_tgkill, __NR_prlimit64,
+	__NR_prctl, __NR_arch_prctl,
+	/* ending: the hop is unwound by the exit hook (README, "Faults") */
+	__NR_exit, __NR_exit_group,
+};
+
+static DECLARE_BITMAP(hop_allowed, NR_syscalls);
+
+/* Is @nr, a pid number in current's namespace, a task of current's process? */
+static bool hop_pid_is_own_group(pid_t nr)
+{
+	struct task_struct *t;
+	bool own;
+
+	if (nr <= 0)
+		return true;	/* a process group or everyone: includes the caller */
+	rcu_read_lock();
+	t = pid_task(find_vpid(nr), PIDTYPE_PID);
+	own = t && same_thread_group(t, current);
+	rcu_read_unlock();
+	return own;
+}
+
+/*
+ * The handler's mask may grow but never drop a signal the hop blocks: what
+ * rt_sigprocmask() unblocked is blocked again at sys_exit (hop_sys_exit()),
+ * before the return to user mode looks for signals to deliver.  glibc's own
+ * SIG_SETMASK always clears its two internal signals, so refusing would
+ * break every libc function that saves and restores the mask.  The syscalls
+ * that install a temporary mask for a wait (ppoll, pselect6, epoll_pwait*)
+ * would deliver with it on the way out: they are allowed without one only.
+ */
+static bool hop_no_wait_sigmask(long nr, const struct pt_regs *regs)
+{
+	switch (nr) {
+	case __NR_ppoll:
+		return !regs->r10;
+	case __NR_pselect6:
+		return !regs->r9;
+	case __NR_epoll_pwait:
+	case __NR_epoll_pwait2:
+		return !regs->r8;
+	}
+	return true;
+}
+
+/* The argument checks of the syscalls allowed with conditions. */
+static bool hop_args_ok(long nr, const struct pt_regs *regs)
+{
+	switch (nr) {
+	case __NR_ppoll:
+	case __NR_pselect6:
+	case __NR_epoll_pwait:
+	case __NR_epoll_pwait2:
+		return hop_no_wait_sigmask(nr, regs);
+	case __NR_kill:
+		/* Not the caller's own process, which the handler is not. */
+		return !hop_pid_is_own_group(regs->di);
+	case __NR_tkill:
+	case __NR_tgkill:
+		/* To itself: a fault of the hop (hop_self_signal()), never sent. */
+		return !hop_pid_is_own_group(regs->di);
+	case __NR_prlimit64:
+		return !regs->dx;		/* reading only */
+	case __NR_prctl:
+		switch (regs->di) {
+		case PR_GET_NAME: case PR_GET_DUMPABLE: case PR_GET_NO_NEW_PRIVS:
+		case PR_GET_TIMERSLACK:
+			return true;
+		}
+		return false;
+	case __NR_arch_prctl:
+		return regs->di == ARCH_GET_FS || regs->di == ARCH_GET_GS;
+	case __NR_close_range:
+		return !(regs->dx & CLOSE_RANGE_UNSHARE);
+	}
+	return true;
+}
+
+/* Does any thread of @p's process hop right now?  Caller holds RCU. */
+static bool hop_group_hopped(struct task_struct *p)
+{
+	struct task_struct *t;
+
+	for_each_thread(p, t)
+		if (hop_task_frame(t))
+			return true;
+	return false;
+}
+
+/*
+ * From a task that is not hopped: changes to state a hopped sibling's
+ * handler relies on, refused with EBUSY while that handler runs.
+ */
+static long hop_sibling_denied(long nr, const struct pt_regs *regs)
+{
+	struct task_struct *target = current;
+	bool busy;
+
+	switch (nr) {
+	case __NR_setrlimit:
+		break;
+	case __NR_prlimit64:
+		if (!regs->dx)
+			return 0;
+		break;
+	case __NR_seccomp:
+		/* A filter synced onto a hopped thread would judge its handler. */
+		if (!(regs->si & SECCOMP_FILTER_FLAG_TSYNC))
+			return 0;
+		break;
+	default:
+		return 0;
+	}
+	rcu_read_lock();
+	if (nr == __NR_prlimit64 && regs->di)
+		target = pid_task(find_vpid(regs->di), PIDTYPE_PID);
+	busy = target && hop_group_hopped(target);
+	rcu_read_unlock();
+	return busy ? -EBUSY : 0;
+}
+
+static void hop_deny(struct pt_regs *regs, long err)
+{
+	/* As seccomp's SECCOMP_RET_ERRNO: the syscall is skipped. */
+	regs->orig_ax = -1;
+	regs->ax = err;
+}
+
+/*
+ * raise() and abort() in a handler: a signal the task sends itself is the
+ * handler's fault, like a SIGSEGV.  It is not sent (the caller's sigaction
+ * would run it, or it would stay pending for the caller); the hop is
+ * aborted with ECONNABORTED instead.  Signal 0 only asks whether the task
+ * exists.
+ */
+static bool hop_self_signal(long nr, const struct pt_regs *regs)
+{
+	pid_t self = task_pid_vnr(current);
+	struct hop_frame *f;
+	int sig;
+
+	if (nr == __NR_tkill && (pid_t)regs->di == self)
+		sig = regs->si;
+	else if (nr == __NR_tgkill && (pid_t)regs->si == self &&
+		 (pid_t)regs->di == task_tgid_vnr(current))
+		sig = regs->dx;
+	else
+		return false;
+	if (sig <= 0 || sig >= _NSIG)
+		return false;	/* the kernel's own checks answer */
+	f = hop_current_frame();
+	if (f) {
+		int queued = f->fault_sig;
+
+		hop_request_abort(f, HOP_ABORT_FAULT, sig);
+		/* Nothing was queued: the abort must not dequeue a caller's signal. */
+		f->fault_sig = queued;
+	}
+	return true;
+}
+
+static void hop_sys_enter(void *data, struct pt_regs *regs, long nr)
+{
+	long err;
+
+	if (likely(!atomic_read(&hop_nr_frames)))
+		return;
+	rcu_read_lock();
+	if (!hop_task_frame(current)) {
+		rcu_read_unlock();
+		err = hop_sibling_denied(nr, regs);
+		if (err)
+			hop_deny(regs, err);
+		return;
+	}
+	rcu_read_unlock();
+	/* A hopped task: the handler list, 64-bit syscalls only. */
+	if (!in_ia32_syscall() && hop_self_signal(nr, regs)) {
+		hop_deny(regs, 0);
+		return;
+	}
+	if (in_ia32_syscall() || nr < 0 || nr >= NR_syscalls ||
+	    !test_bit(nr, hop_allowed) || !hop_args_ok(nr, regs))
+		hop_deny(regs, -EPERM);
+}
+
+/* After a hopped task's rt_sigprocmask(): the hop's mask back under it. */
+static void hop_sys_exit(void *data, struct pt_regs *regs, long ret)
+{
+	if (likely(!atomic_read(&hop_nr_frames)) || regs->orig_ax != __NR_rt_sigprocmask ||
+	    in_ia32_syscall() || !hop_current_frame())
+		return;
+	if ((current->blocked.sig[0] & hop_hop_blocked.sig[0]) != hop_hop_blocked.sig[0])
+		sigprocmask(SIG_BLOCK, &hop_hop_blocked, NULL);
+}
+
+/*
+ * The refusals of the table above that the caller's own state decides.
+ * Called by the caller itself, before anything is changed; @srv is the
+ * server's group leader.
+ */
+int hop_policy_check_caller(struct task_struct *srv)
+{
+	struct task_struct *tsk = current;
+	static const unsigned int limits[] = {
+		RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_AS, RLIMIT_DATA,
+		RLIMIT_MEMLOCK, RLIMIT_MSGQUEUE,
+	};
+	unsigned int i;
+
+	if (tsk->seccomp.mode != SECCOMP_MODE_DISABLED)
+		return -EPERM;
+	if (test_syscall_work(SYSCALL_USER_DISPATCH))
+		return -EPERM;
+	if (test_thread_flag(TIF_NOTSC) || test_thread_flag(TIF_NOCPUID))
+		return -EPERM;
+	if (hop_task_has_hw_breakpoints(tsk) || hop_task_has_perf_events(tsk))
+		return -EPERM;
+	if (tsk->personality != READ_ONCE(srv->personality))
+		return -EPERM;
+	for (i = 0; i < ARRAY_SIZE(limits); i++)
+		if (task_rlimit(tsk, limits[i]) < task_rlimit(srv, limits[i]))
+			return -EPERM;
+	return 0;
+}
+
+/* The server's side: a sandboxed server cannot lend its handlers its filter. */
+int hop_policy_check_server(struct task_struct *srv)
+{
+	return READ_ONCE(srv->seccomp.mode) != SECCOMP_MODE_DISABLED ? -EPERM : 0;
+}
+
+static struct tracepoint *hop_tp_sys_enter, *hop_tp_sys_exit;
+
+static void hop_find_sys_tracepoints(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "sys_enter"))
+		hop_tp_sys_enter = tp;
+	else if (!strcmp(tp->name, "sys_exit"))
+		hop_tp_sys_exit = tp;
+}
+
+int hop_policy_init(void)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < ARRAY_SIZE(hop_handler_syscalls); i++)
+		__set_bit(hop_handler_syscalls[i], hop_allowed);
+	for_each_kernel_tracepoint(hop_find_sys_tracepoints, NULL);
+	if (!hop_tp_sys_enter || !hop_tp_sys_exit) {
+		pr_err("hop: tracepoints sys_enter/sys_exit not found (CONFIG_FTRACE_SYSCALLS)\n");
+		return -ENOENT;
+	}
+	err = tracepoint_probe_register(hop_tp_sys_enter, hop_sys_enter, NULL);
+	if (err) {
+		pr_err("hop: cannot attach to sys_enter (%d)\n", err);
+		return err;
+	}
+	err = tracepoint_probe_register(hop_tp_sys_exit, hop_sys_exit, NULL);
+	if (err) {
+		pr_err("hop: cannot attach to sys_exit (%d)\n", err);
+		tracepoint_probe_unregister(hop_tp_sys_enter, hop_sys_enter, NULL);
+		tracepoint_synchronize_unregister();
+	}
+	return err;
+}
+
+void hop_policy_exit(void)
+{
+	tracepoint_probe_unregister(hop_tp_sys_exit, hop_sys_exit, NULL);
+	tracepoint_probe_unregister(hop_tp_sys_enter, hop_sys_enter, NULL);
+	tracepoint_synchronize_unregister();
+}

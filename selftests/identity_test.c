@@ -1,0 +1,868 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * identity_test: the handler runs as the server and as nothing else.  One
+ * test per attack of issue 14 / notes/security-review.md, and one per
+ * "refuse" and "freeze" row of module/policy.c's table.
+ *
+ * Each attack test says in its comment what it did on main before the fix
+ * (65a4372, 6.12 guest, run with this file and that commit's hop.ko); "now"
+ * is what the test checks.  Tests that change the calling process
+ * irreversibly (seccomp, namespaces, personality, rlimits) run in a child.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdint.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/personality.h>
+#include <net/if.h>
+#include <linux/filter.h>
+#include <linux/perf_event.h>
+#include <linux/seccomp.h>
+#include "kselftest_harness.h"
+#include "hop_testlib.h"
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#define PR_SYS_DISPATCH_ON 1
+#endif
+
+#define SERVER_FILE_FD 78	/* a file of the server's, opened by setup */
+
+/* Globals at the same address in the server (a fork of the test) and the client. */
+static volatile int marker;		/* set by a signal handler, wherever it runs */
+static volatile long client_var = 1;	/* what a handler must not reach in the client */
+static int listen_port;			/* the server's 127.0.0.1 listener */
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	marker = 1;
+}
+
+static void server_setup(void)
+{
+	char path[] = "/tmp/hop-identity-XXXXXX";
+	int fd = mkstemp(path);
+
+	if (fd < 0 || dup2(fd, SERVER_FILE_FD) != SERVER_FILE_FD)
+		_exit(3);
+	unlink(path);
+}
+
+/* Run @cmd in the handler: -errno, or a value (unknown commands: their length). */
+static long run(const char *cmd, void *resp, size_t cap)
+{
+	static char buf[8192];
+
+	if (!strcmp(cmd, "marker"))
+		return marker;
+	if (!strcmp(cmd, "euid"))
+		return geteuid();
+	if (!strcmp(cmd, "nap")) {
+		usleep(400 * 1000);
+		return 0;
+	}
+	if (!strcmp(cmd, "unshare-files")) {
+		int i;
+
+		for (i = 0; i < 20; i++)
+			if (unshare(CLONE_FILES))
+				return -errno;
+		return 0;
+	}
+	if (!strcmp(cmd, "open")) {
+		int fd = open("/dev/null", O_RDONLY);
+
+		if (fd < 0)
+			return -errno;
+		close(fd);
+		return 0;
+	}
+	if (!strcmp(cmd, "connect")) {
+		struct sockaddr_in a = { .sin_family = AF_INET,
+					 .sin_port = htons(listen_port),
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int s = socket(AF_INET, SOCK_STREAM, 0), r;
+
+		if (s < 0)
+			return -errno;
+		r = connect(s, (struct sockaddr *)&a, sizeof(a)) ? -errno : 0;
+		close(s);
+		return r;
+	}
+	if (!strcmp(cmd, "pwrite")) {
+		ssize_t r;
+
+		signal(SIGXFSZ, SIG_IGN);	/* EPERM in a handler: it is the caller's */
+		r = pwrite(SERVER_FILE_FD, buf, sizeof(buf), 0);
+		return r < 0 ? -errno : r;
+	}
+	if (!strcmp(cmd, "sigaction")) {
+		struct sigaction sa = { .sa_handler = on_signal };
+
+		return sigaction(SIGUSR1, &sa, NULL) ? -errno : 0;
+	}
+	if (!strcmp(cmd, "sigunblock")) {
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		if (sigprocmask(SIG_UNBLOCK, &set, NULL))
+			return -errno;
+		/* 1: SIGUSR1 is still blocked. */
+		return sigprocmask(SIG_BLOCK, NULL, &set) ? -errno : sigismember(&set, SIGUSR1);
+	}
+	if (!strcmp(cmd, "ppoll-mask")) {
+		sigset_t set;
+		struct timespec ts = { 0, 0 };
+
+		sigemptyset(&set);
+		return ppoll(NULL, 0, &ts, &set) < 0 ? -errno : 0;
+	}
+	if (!strcmp(cmd, "sigblock")) {
+		sigset_t set, old;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		if (sigprocmask(SIG_BLOCK, &set, &old))
+			return -errno;
+		return sigprocmask(SIG_SETMASK, &old, NULL) ? -errno : 0;
+	}
+	if (!strcmp(cmd, "set_tid_address"))
+		return syscall(SYS_set_tid_address, &client_var) < 0 ? -errno : 0;
+	if (!strcmp(cmd, "pvwritev")) {
+		long v = 666;
+		struct iovec l = { &v, sizeof(v) }, r = { (void *)&client_var, sizeof(v) };
+
+		return process_vm_writev(getpid(), &l, 1, &r, 1, 0) < 0 ? -errno : 0;
+	}
+	if (!strcmp(cmd, "kill-own"))
+		return kill(getpid(), 0) ? -errno : 0;
+	if (!strcmp(cmd, "raise"))
+		return raise(SIGUSR2) ? -errno : 0;
+	if (!strcmp(cmd, "caller")) {
+		struct hop_caller c;
+		int r = hop_caller(&c);
+
+		if (r)
+			return r;
+		if (cap < sizeof(c))
+			return -EMSGSIZE;
+		memcpy(resp, &c, sizeof(c));
+		return 0;
+	}
+	if (!strncmp(cmd, "sys ", 4)) {
+		long nr, a0, a1, a2;
+
+		if (sscanf(cmd + 4, "%ld %ld %ld %ld", &nr, &a0, &a1, &a2) != 4)
+			return -EINVAL;
+		return syscall(nr, a0, a1, a2) < 0 ? -errno : 0;
+	}
+	return strlen(cmd);
+}
+
+/* The reply is run()'s value (a long), or the struct hop_caller for "caller". */
+static ssize_t handler(void *ctx, const void *req, size_t len, void *resp, size_t cap)
+{
+	char cmd[64] = "";
+	long v;
+
+	(void)ctx;
+	memcpy(cmd, req, len < sizeof(cmd) - 1 ? len : sizeof(cmd) - 1);
+	v = run(cmd, resp, cap);
+	if (v < 0)
+		return v;
+	if (!strcmp(cmd, "caller"))
+		return sizeof(struct hop_caller);
+	if (cap < sizeof(v))
+		return -EMSGSIZE;
+	memcpy(resp, &v, sizeof(v));
+	return sizeof(v);
+}
+
+/* -errno of the call, or the handler's value. */
+static long call(struct hop_conn *c, const char *cmd)
+{
+	long v = 0;
+	ssize_t r = hop_call(c, cmd, strlen(cmd), &v, sizeof(v));
+
+	return r < 0 ? r : v;
+}
+
+/* Fork, run @fn(@arg) in the child, return its exit status (or -1). */
+static int in_child(int (*fn)(const char *name, void *arg), const char *name, void *arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(fn(name, arg));
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* A child's result: 100 + errno of the call, 100 for success. */
+#define CHILD_RESULT(r) ((r) >= 0 ? 100 : 100 + (int)-(r) > 255 ? 255 : 100 + (int)-(r))
+
+FIXTURE(srv)
+{
+	struct hop_test_server srv;
+	struct hop_conn *conn;
+};
+
+FIXTURE_SETUP(srv)
+{
+	struct hop_serve_opts opts = { .size = sizeof(opts), .slots = 1 };
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+
+	/* The listener lives in the test's (and so the server's) netns. */
+	ASSERT_EQ(0, bind(s, (struct sockaddr *)&a, sizeof(a)));
+	ASSERT_EQ(0, listen(s, 16));
+	ASSERT_EQ(0, getsockname(s, (struct sockaddr *)&a, &alen));
+	listen_port = ntohs(a.sin_port);
+	ASSERT_EQ(0, hop_test_server_start(&self->srv, hop_test_name("ident"), handler,
+					   NULL, &opts, server_setup));
+	ASSERT_EQ(0, hop_connect(&self->conn, self->srv.name));
+}
+
+FIXTURE_TEARDOWN(srv)
+{
+	hop_disconnect(self->conn);
+	hop_test_server_stop(&self->srv);
+}
+
+/*
+ * Review #1.  main: the first unshare(CLONE_FILES) succeeded, and 20 calls
+ * crashed the guest (general protection fault in __kmalloc_node_noprof,
+ * init killed): the server's files_struct was put twice.  Now: EPERM, and
+ * the server keeps serving.
+ */
+TEST_F(srv, handler_unshare_is_frozen)
+{
+	EXPECT_EQ(-EPERM, call(self->conn, "unshare-files"));
+	EXPECT_EQ(5, call(self->conn, "hello"));
+}
+
+/*
+ * Review #2.  main: the call returned 0 and the client's SIGTRAP handler ran
+ * inside the server (the server's marker read 1 afterwards).  Now: the hop
+ * ends with EINTR before the handler runs, the signal stays pending for the
+ * client, and the server's marker stays 0.
+ */
+TEST_F(srv, pending_blocked_signal_is_not_delivered_in_handler)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t set, pending;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTRAP);
+	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, &set, NULL));
+	ASSERT_EQ(0, sigaction(SIGTRAP, &sa, NULL));
+	ASSERT_EQ(0, raise(SIGTRAP));
+	EXPECT_EQ(-EINTR, call(self->conn, "echo"));
+	sigpending(&pending);
+	EXPECT_TRUE(sigismember(&pending, SIGTRAP));
+	EXPECT_EQ(0, marker);			/* not run in the client either */
+	/* Refused as long as the client leaves it pending. */
+	EXPECT_EQ(-EINTR, call(self->conn, "echo"));
+	/* Let the client have its signal now; then calls work again. */
+	ASSERT_EQ(0, sigprocmask(SIG_UNBLOCK, &set, NULL));
+	EXPECT_EQ(1, marker);
+	EXPECT_EQ(0, call(self->conn, "marker"));
+	EXPECT_EQ(4, call(self->conn, "echo"));
+}
+
+static int seccomp_errno_openat(int err)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | err),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = 4, .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -errno;
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog)
+		? -errno : 0;
+}
+
+static int client_with_seccomp(const char *name, void *arg)
+{
+	struct hop_conn *c;
+
+	(void)arg;
+	if (hop_connect(&c, name) || seccomp_errno_openat(EXDEV))
+		return 1;
+	return CHILD_RESULT(call(c, "open"));
+}
+
+/*
+ * Review #3.  main: the handler's open() failed with the client's chosen
+ * EXDEV.  Now: a caller under a seccomp filter is refused with EPERM.
+ */
+TEST_F(srv, client_seccomp_filter_is_refused)
+{
+	EXPECT_EQ(100 + EPERM, in_child(client_with_seccomp, self->srv.name, NULL));
+	EXPECT_EQ(0, call(self->conn, "open"));
+}
+
+static int client_in_netns(const char *name, void *arg)
+{
+	struct hop_conn *c;
+
+	(void)arg;
+	if (hop_connect(&c, name) || unshare(CLONE_NEWNET))
+		return 1;
+	return CHILD_RESULT(call(c, "connect"));
+}
+
+/*
+ * Review #5.  main: the handler's connect() to the server's own 127.0.0.1
+ * listener failed with ENETUNREACH (the client's empty netns).  Now: the
+ * handler is in the server's namespaces and connects.
+ */
+/* Loopback up in this network namespace (the test VM boots with it down). */
+static int lo_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int s = socket(AF_INET, SOCK_DGRAM, 0), r = -1;
+
+	if (s >= 0 && !ioctl(s, SIOCGIFFLAGS, &ifr)) {
+		ifr.ifr_flags |= IFF_UP;
+		r = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	close(s);
+	return r;
+}
+
+TEST_F(srv, handler_uses_server_network_namespace)
+{
+	ASSERT_EQ(0, lo_up());
+	/* From a client in the same namespace, as a baseline. */
+	EXPECT_EQ(0, call(self->conn, "connect"));
+	EXPECT_EQ(100, in_child(client_in_netns, self->srv.name, NULL));
+}
+
+static int client_low_fsize(const char *name, void *arg)
+{
+	struct rlimit r = { 1024, 1024 };
+	struct hop_conn *c;
+
+	(void)arg;
+	signal(SIGXFSZ, SIG_IGN);
+	if (hop_connect(&c, name) || setrlimit(RLIMIT_FSIZE, &r))
+		return 1;
+	return CHILD_RESULT(call(c, "pwrite"));
+}
+
+/*
+ * Review #6.  main: the handler's 8 KiB pwrite() wrote 1024 bytes (the
+ * client's RLIMIT_FSIZE).  Now: a caller whose limit is below the
+ * server's is refused with EPERM; with the server's limit the write is whole.
+ */
+TEST_F(srv, client_rlimit_below_server_is_refused)
+{
+	EXPECT_EQ(100 + EPERM, in_child(client_low_fsize, self->srv.name, NULL));
+	EXPECT_EQ(8192, call(self->conn, "pwrite"));
+}
+
+struct nap_arg {
+	struct hop_conn *conn;
+	long result;
+};
+
+static void *nap_thread(void *p)
+{
+	struct nap_arg *a = p;
+
+	a->result = call(a->conn, "nap");
+	return NULL;
+}
+
+/*
+ * Frozen while a sibling is hopped: the rlimits its handler runs under.
+ * main: setrlimit() succeeded while the hop ran.  Now: EBUSY, and after
+ * the hop it works.
+ */
+TEST_F(srv, sibling_setrlimit_while_hopped_is_busy)
+{
+	struct nap_arg a = { .conn = self->conn };
+	struct rlimit r;
+	pthread_t t;
+
+	ASSERT_EQ(0, getrlimit(RLIMIT_FSIZE, &r));
+	ASSERT_EQ(0, pthread_create(&t, NULL, nap_thread, &a));
+	usleep(150 * 1000);
+	EXPECT_EQ(-1, setrlimit(RLIMIT_FSIZE, &r));
+	EXPECT_EQ(EBUSY, errno);
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, a.result);
+	EXPECT_EQ(0, setrlimit(RLIMIT_FSIZE, &r));
+}
+
+static int client_with_perf(const char *name, void *arg)
+{
+	struct perf_event_attr pe = {
+		.type = PERF_TYPE_SOFTWARE, .size = sizeof(pe),
+		.config = PERF_COUNT_SW_TASK_CLOCK, .sample_period = 10000,
+		.sample_type = PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER,
+		.sample_regs_user = 0xff, .sample_stack_user = 1024,
+		.exclude_kernel = 1, .exclude_hv = 1,
+	};
+	struct hop_conn *c;
+
+	(void)arg;
+	if (hop_connect(&c, name) || syscall(SYS_perf_event_open, &pe, 0, -1, -1, 0) < 0)
+		return 1;
+	return CHILD_RESULT(call(c, "echo"));
+}
+
+/*
+ * Review #7.  main: the call succeeded and the client's ring buffer
+ * sampled the handler's registers and stack.  Now: a caller with perf
+ * events on itself is refused with EPERM.
+ */
+TEST_F(srv, client_perf_events_are_refused)
+{
+	EXPECT_EQ(100 + EPERM, in_child(client_with_perf, self->srv.name, NULL));
+}
+
+static int client_personality(const char *name, void *arg)
+{
+	struct hop_conn *c;
+
+	(void)arg;
+	if (hop_connect(&c, name) || personality(PER_LINUX | READ_IMPLIES_EXEC) < 0)
+		return 1;
+	return CHILD_RESULT(call(c, "echo"));
+}
+
+/* Refuse row: a personality other than the server's (main: the call ran). */
+TEST_F(srv, client_personality_is_refused)
+{
+	EXPECT_EQ(100 + EPERM, in_child(client_personality, self->srv.name, NULL));
+}
+
+static char sud_selector;
+
+static int client_sud(const char *name, void *arg)
+{
+	struct hop_conn *c;
+
+	(void)arg;
+	if (hop_connect(&c, name))
+		return 1;
+	sud_selector = 0;	/* SYSCALL_DISPATCH_FILTER_ALLOW */
+	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, 0, 0, &sud_selector))
+		return 2;
+	return CHILD_RESULT(call(c, "echo"));
+}
+
+/*
+ * Review #11.  Syscall User Dispatch: main made the hop with the caller's
+ * dispatch still armed (its selector read at a caller-chosen address in
+ * the server).  Now: EPERM.
+ */
+TEST_F(srv, client_syscall_user_dispatch_is_refused)
+{
+	EXPECT_EQ(100 + EPERM, in_child(client_sud, self->srv.name, NULL));
+}
+
+static int client_notsc(const char *name, void *arg)
+{
+	struct hop_conn *c;
+
+	(void)arg;
+	if (hop_connect(&c, name) || prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0))
+		return 1;
+	return CHILD_RESULT(call(c, "echo"));
+}
+
+/* Review #11.  PR_SET_TSC: main ran the handler with RDTSC faulting.  Now: EPERM. */
+TEST_F(srv, client_tsc_trap_is_refused)
+{
+	EXPECT_EQ(100 + EPERM, in_child(client_notsc, self->srv.name, NULL));
+}
+
+/*
+ * Review #9.  main: sigaction() from the handler succeeded and installed a
+ * server-chosen handler in the client; the client later ran it.  Now: EPERM
+ * and the client's disposition is unchanged.
+ */
+TEST_F(srv, handler_sigaction_is_frozen)
+{
+	struct sigaction sa = { .sa_handler = SIG_IGN }, now;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	EXPECT_EQ(-EPERM, call(self->conn, "sigaction"));
+	ASSERT_EQ(0, sigaction(SIGUSR1, NULL, &now));
+	EXPECT_EQ(SIG_IGN, now.sa_handler);
+}
+
+/*
+ * Review #9.  main: set_tid_address() from the handler moved the client
+ * thread's clear_child_tid to a client variable (pthread_join() hung).
+ * Now: EPERM.
+ */
+TEST_F(srv, handler_set_tid_address_is_frozen)
+{
+	EXPECT_EQ(-EPERM, call(self->conn, "set_tid_address"));
+}
+
+static void *pvwritev_thread(void *p)
+{
+	struct nap_arg *a = p;
+
+	a->result = call(a->conn, "pvwritev");
+	return NULL;
+}
+
+/*
+ * Review #9.  main: from a hop made by a thread other than the leader, the
+ * handler's process_vm_writev(getpid()) wrote the client's memory.  Now:
+ * EPERM, and client_var is untouched.
+ */
+TEST_F(srv, handler_process_vm_writev_into_client_is_frozen)
+{
+	struct nap_arg a = { .conn = self->conn };
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, pvwritev_thread, &a));
+	pthread_join(t, NULL);
+	EXPECT_EQ(-EPERM, a.result);
+	EXPECT_EQ(1, client_var);
+}
+
+/* Freeze row: signals to the caller's own process (main: kill() succeeded). */
+TEST_F(srv, handler_kill_of_caller_is_frozen)
+{
+	EXPECT_EQ(-EPERM, call(self->conn, "kill-own"));
+}
+
+/*
+ * raise() in a handler is the handler's fault: main delivered or queued
+ * SIGUSR2 on the client's thread (here, SIG_IGN'd by the client).  Now: the
+ * hop is aborted with ECONNABORTED and nothing is queued for the client.
+ */
+TEST_F(srv, handler_raise_is_a_fault)
+{
+	sigset_t set, pending;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, &set, NULL));
+	EXPECT_EQ(-ECONNABORTED, call(self->conn, "raise"));
+	sigpending(&pending);
+	EXPECT_FALSE(sigismember(&pending, SIGUSR2));
+	EXPECT_EQ(5, call(self->conn, "hello"));
+}
+
+/*
+ * Freeze row: the handler may block more signals but never unblock one
+ * (main: SIGUSR1 was unblocked, and a pending one would have been
+ * delivered in the handler with the client's sigaction), and may not wait
+ * under a mask of its own.
+ */
+TEST_F(srv, handler_sigprocmask_may_only_block)
+{
+	EXPECT_EQ(1, call(self->conn, "sigunblock"));
+	EXPECT_EQ(0, call(self->conn, "sigblock"));
+	EXPECT_EQ(-EPERM, call(self->conn, "ppoll-mask"));
+}
+
+/*
+ * Freeze rows: each of these syscalls fails with EPERM in a handler (main:
+ * each ran, on the client's task).  Arguments are harmless or invalid, so
+ * that on main they did nothing lasting to the test.
+ */
+TEST_F(srv, handler_frozen_syscalls)
+{
+	static const struct { const char *what; long nr, a0, a1, a2; } frozen[] = {
+		{ "unshare(CLONE_FS)", SYS_unshare, CLONE_FS, 0, 0 },
+		{ "setns(-1)", SYS_setns, -1, 0, 0 },
+		{ "clone(bad flags)", SYS_clone, -1, 0, 0 },
+		{ "personality(query)", SYS_personality, 0xffffffff, 0, 0 },
+		{ "seccomp(GET_ACTION_AVAIL)", SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, 0 },
+		{ "prctl(PR_SET_NAME)", SYS_prctl, PR_SET_NAME, 0, 0 },
+		{ "prctl(PR_SET_NO_NEW_PRIVS)", SYS_prctl, PR_SET_NO_NEW_PRIVS, 2, 0 },
+		{ "set_robust_list(0, 0)", SYS_set_robust_list, 0, 0, 0 },
+		{ "rseq(NULL)", SYS_rseq, 0, 0, 0 },
+		{ "rt_sigaction(query)", SYS_rt_sigaction, SIGUSR1, 0, 0 },
+		{ "sigaltstack(query)", SYS_sigaltstack, 0, 0, 0 },
+		{ "rt_sigtimedwait(NULL)", SYS_rt_sigtimedwait, 0, 0, 0 },
+		{ "setrlimit(bad)", SYS_setrlimit, 999, 0, 0 },
+		{ "prlimit64(set, bad)", SYS_prlimit64, 0, 999, 1 },
+		{ "sched_setaffinity(bad)", SYS_sched_setaffinity, 0, 0, 0 },
+		{ "setpriority(bad)", SYS_setpriority, 99, 0, 0 },
+		{ "set_mempolicy(bad)", SYS_set_mempolicy, 99, 0, 0 },
+		{ "timer_create(bad)", SYS_timer_create, 99, 0, 0 },
+		{ "alarm(0)", SYS_alarm, 0, 0, 0 },
+		{ "wait4(-1, NOHANG)", SYS_wait4, -1, 0, WNOHANG },
+		{ "setsid()", SYS_setsid, 0, 0, 0 },
+		{ "io_uring_setup(0)", SYS_io_uring_setup, 0, 0, 0 },
+		{ "ptrace(bad)", SYS_ptrace, -1, 0, 0 },
+		{ "pidfd_open(self)", SYS_pidfd_open, 0, 0, 0 },
+		{ "perf_event_open(NULL)", SYS_perf_event_open, 0, 0, 0 },
+		{ "close_range(UNSHARE)", SYS_close_range, 1000000, 1000000, 2 /* CLOSE_RANGE_UNSHARE */ },
+		{ "arch_prctl(bad)", SYS_arch_prctl, 0x9999, 0, 0 },
+		{ "semop(bad)", SYS_semop, -1, 0, 0 },
+	};
+	char cmd[64];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(frozen) / sizeof(frozen[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "sys %ld %ld %ld %ld", frozen[i].nr, frozen[i].a0,
+			 frozen[i].a1, frozen[i].a2);
+		TH_LOG("%s", frozen[i].what);
+		EXPECT_EQ(-EPERM, call(self->conn, cmd));
+	}
+	/* The allowed neighbours still work. */
+	snprintf(cmd, sizeof(cmd), "sys %d %d %d %d", SYS_close_range, 1000000, 1000000, 0);
+	EXPECT_EQ(0, call(self->conn, cmd));
+	EXPECT_EQ(5, call(self->conn, "hello"));
+}
+
+/* hop_caller(): who made the call, as the kernel saw it (new in this change). */
+TEST_F(srv, hop_caller_names_the_caller)
+{
+	struct hop_caller c;
+
+	memset(&c, 0xff, sizeof(c));
+	ASSERT_EQ((ssize_t)sizeof(c), hop_call(self->conn, "caller", 6, &c, sizeof(c)));
+	EXPECT_EQ((__u32)getpid(), c.pid);
+	EXPECT_EQ((__u32)gettid(), c.tid);
+	EXPECT_EQ(getuid(), c.uid);
+	EXPECT_EQ(getgid(), c.gid);
+	EXPECT_EQ(geteuid(), c.euid);
+	EXPECT_EQ(getegid(), c.egid);
+	EXPECT_EQ(0, c.reserved[0] | c.reserved[1]);
+}
+
+TEST(hop_caller_outside_a_handler)
+{
+	struct hop_caller c;
+	int fd = open("/dev/hop", O_RDWR);
+
+	EXPECT_EQ(-EPERM, hop_caller(&c));
+	ASSERT_LE(0, fd);
+	/* Not a service file, and a service file not in a hop. */
+	EXPECT_EQ(-EPERM, hop_test_ioctl(fd, HOP_IOC_CALLER, &c));
+	close(fd);
+}
+
+TEST(hop_caller_from_a_server_thread_not_serving)
+{
+	struct hop_service *svc;
+	struct hop_caller c;
+
+	ASSERT_EQ(0, hop_serve(&svc, hop_test_name("caller-idle"), hop_test_echo, NULL, NULL));
+	EXPECT_EQ(-EPERM, hop_test_ioctl(hop_service_fd(svc), HOP_IOC_CALLER, &c));
+	EXPECT_EQ(0, hop_unserve(svc));
+}
+
+/* A ptrace stop of the tracee: attach while it waits for the slot. */
+struct traced_arg {
+	const char *name;
+	int ready[2];
+};
+
+static int traced_client(const char *name, void *arg)
+{
+	struct traced_arg *t = arg;
+	struct hop_conn *c;
+	char x = 0;
+
+	if (hop_connect(&c, name))
+		return 1;
+	/* The slot is busy: this call waits, and the parent attaches meanwhile. */
+	if (write(t->ready[1], &x, 1) != 1)
+		return 2;
+	return CHILD_RESULT(call(c, "echo"));
+}
+
+/*
+ * Review #8.  main: a tracer that attached (PTRACE_SEIZE) while the client
+ * waited for a free slot found the hop made anyway (the ptrace check came
+ * before the wait) and could read the server's memory.  Now: ptrace is
+ * checked where the switch happens, and the call fails with EPERM.
+ */
+TEST_F(srv, tracer_attached_during_slot_wait_is_refused)
+{
+	struct nap_arg a = { .conn = self->conn };
+	struct traced_arg t;
+	pthread_t th;
+	int status;
+	pid_t pid;
+	char x;
+
+	ASSERT_EQ(0, pipe(t.ready));
+	ASSERT_EQ(0, pthread_create(&th, NULL, nap_thread, &a));	/* holds the slot */
+	usleep(100 * 1000);
+	pid = fork();
+	if (pid == 0)
+		_exit(traced_client(self->srv.name, &t));
+	ASSERT_EQ(1, read(t.ready[0], &x, 1));
+	usleep(50 * 1000);			/* in the slot wait by now */
+	ASSERT_EQ(0, ptrace(PTRACE_SEIZE, pid, 0, 0));
+	pthread_join(th, NULL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(100 + EPERM, WEXITSTATUS(status));
+	close(t.ready[0]);
+	close(t.ready[1]);
+}
+
+/* A server that sandboxes itself after SERVE. */
+static int sandboxed_server(const char *name, void *arg)
+{
+	struct hop_service *svc;
+	int *ready = arg;
+	char x = 0;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	server_setup();
+	if (hop_serve(&svc, name, handler, NULL, NULL))
+		return 1;
+	if (seccomp_errno_openat(EXDEV))
+		return 2;
+	if (write(ready[1], &x, 1) != 1)
+		return 3;
+	pause();
+	return 0;
+}
+
+/*
+ * Review #4.  main: a server that installed a seccomp filter (TSYNC) after
+ * hop_serve() had its handler's open() succeed: the filter did not apply.
+ * Now: hop cannot lend a filter to a handler, so calls to a sandboxed
+ * server fail with EPERM; and a sandboxed process cannot serve at all.
+ */
+TEST(sandboxed_server_is_refused)
+{
+	const char *name = hop_test_name("sandboxed");
+	struct hop_conn *c;
+	int ready[2], status;
+	char x;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	if (pid == 0)
+		_exit(sandboxed_server(name, ready));
+	ASSERT_EQ(1, read(ready[0], &x, 1));
+	ASSERT_EQ(0, hop_connect(&c, name));
+	EXPECT_EQ(-EPERM, call(c, "open"));
+	hop_disconnect(c);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+static int serve_when_sandboxed(const char *name, void *arg)
+{
+	struct hop_service *svc;
+
+	(void)arg;
+	if (seccomp_errno_openat(EXDEV))
+		return 1;
+	return CHILD_RESULT(hop_serve(&svc, name, handler, NULL, NULL));
+}
+
+TEST(sandboxed_process_cannot_serve)
+{
+	EXPECT_EQ(100 + EPERM, in_child(serve_when_sandboxed, hop_test_name("sbx"), NULL));
+}
+
+/* A server that drops its privileges after SERVE. */
+static int dropping_server(const char *name, void *arg)
+{
+	struct hop_service *svc;
+	int *ready = arg;
+	char x = 0;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (hop_serve(&svc, name, handler, NULL, &(struct hop_serve_opts){
+			.size = sizeof(struct hop_serve_opts), .mode = 0666 }))
+		return 1;
+	if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+		return 2;
+	if (write(ready[1], &x, 1) != 1)
+		return 3;
+	pause();
+	return 0;
+}
+
+/*
+ * Review #14.  main: the handler of a daemon that dropped to nobody after
+ * hop_serve() still ran as root (credentials were taken at SERVE).  Now:
+ * the server leader's credentials are read at each call.
+ */
+TEST(server_privilege_drop_after_serve_is_honoured)
+{
+	const char *name = hop_test_name("dropper");
+	struct hop_conn *c;
+	int ready[2], status;
+	char x;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to drop privileges");
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	if (pid == 0)
+		_exit(dropping_server(name, ready));
+	ASSERT_EQ(1, read(ready[0], &x, 1));
+	ASSERT_EQ(0, hop_connect(&c, name));
+	EXPECT_EQ(65534, call(c, "euid"));
+	hop_disconnect(c);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY), r;
+
+	if (fd < 0)
+		return -errno;
+	r = write(fd, s, strlen(s)) == (ssize_t)strlen(s) ? 0 : -errno;
+	close(fd);
+	return r;
+}
+
+/*
+ * Review #12.  main: with kprobes disarmed (debugfs kprobes/enabled = 0),
+ * every guard and the exit hook were off and hops went on.  Now: hops fail
+ * closed with ENOLCK until kprobes are armed again.
+ */
+TEST_F(srv, disarmed_kprobes_fail_closed)
+{
+	const char *knob = "/sys/kernel/debug/kprobes/enabled";
+
+	if (access(knob, W_OK))
+		SKIP(return, "%s not writable", knob);
+	ASSERT_EQ(0, write_file(knob, "0"));
+	EXPECT_EQ(-ENOLCK, call(self->conn, "echo"));
+	ASSERT_EQ(0, write_file(knob, "1"));
+	EXPECT_EQ(4, call(self->conn, "echo"));
+}
+
+TEST_HARNESS_MAIN
