@@ -23,6 +23,7 @@
 #include <linux/ratelimit.h>
 #include <linux/compat.h>
 #include <asm/segment.h>
+#include <asm/unistd.h>
 #include <asm/processor-flags.h>
 #include "hop_internal.h"
 #include "hop_trace.h"
@@ -219,6 +220,30 @@ static void hop_regs_for_handler(struct pt_regs *regs, struct hop_service *svc,
 	regs->orig_ax = -1;
 }
 
+/*
+ * An io_uring hop starts at the return of whatever syscall the task made
+ * (uring.c), which may have ended with a restart code for a signal that is
+ * not there: the caller gets it back as the kernel would with no handler,
+ * restarted after the hop, never as a kernel-internal errno.
+ */
+static void hop_restart_fixup(struct pt_regs *regs)
+{
+	if ((long)regs->orig_ax < 0)
+		return;
+	switch ((long)regs->ax) {
+	case -ERESTARTNOHAND:
+	case -ERESTARTSYS:
+	case -ERESTARTNOINTR:
+		regs->ax = regs->orig_ax;
+		regs->ip -= 2;
+		break;
+	case -ERESTART_RESTARTBLOCK:
+		regs->ax = __NR_restart_syscall;
+		regs->ip -= 2;
+		break;
+	}
+}
+
 /* Checks shared by HOP_IOC_CALL and the io_uring path. */
 int hop_call_check(struct hop_service *svc, const struct hop_call *c)
 {
@@ -319,6 +344,8 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	hrtimer_init(&f->deadline, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	f->deadline.function = hop_deadline_fire;
 	f->regs = *regs;
+	if (from_uring)
+		hop_restart_fixup(&f->regs);
 
 	trace_hop_call(svc->name, idx, c->req_len, depth);
 	hop_frame_push(f);

@@ -22,8 +22,12 @@
 
 static int hop_do_exit_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	if (atomic_read(&hop_nr_frames) && !(current->flags & PF_KTHREAD))
+	if (current->flags & PF_KTHREAD)
+		return 0;
+	if (atomic_read(&hop_nr_frames))
 		hop_frames_unwind_dying();
+	else if (atomic_read(&hop_uring_deferred))
+		hop_uring_task_dying();
 	return 0;
 }
 

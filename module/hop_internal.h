@@ -240,6 +240,8 @@ int hop_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags);
 void hop_uring_complete(struct hop_async *a);
 void hop_uring_kick(void);
 void hop_uring_task_dying(void);
+void hop_uring_sys_exit(void);
+extern atomic_t hop_uring_deferred;
 
 /* device.c: the slow device behind HOP_IOC_DEV_READ. */
 int hop_device_submit(struct hop_devop *op);

@@ -369,9 +369,14 @@ static void hop_sys_enter(void *data, struct pt_regs *regs, long nr)
 		hop_deny(regs, -EPERM);
 }
 
-/* After a hopped task's rt_sigprocmask(): the hop's mask back under it. */
+/*
+ * After a hopped task's rt_sigprocmask(): the hop's mask back under it.  And
+ * the io_uring kicks deferred out of a syscall's body (uring.c).
+ */
 static void hop_sys_exit(void *data, struct pt_regs *regs, long ret)
 {
+	if (unlikely(atomic_read(&hop_uring_deferred)))
+		hop_uring_sys_exit();
 	if (likely(!atomic_read(&hop_nr_frames)) || regs->orig_ax != __NR_rt_sigprocmask ||
 	    in_ia32_syscall() || !hop_current_frame())
 		return;

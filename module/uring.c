@@ -8,7 +8,17 @@
  * So issuing only queues the call on the submitting task and asks for a
  * task_work at its next return to user mode; there the task hops into the
  * handler, exactly as HOP_IOC_CALL would, with io_uring_enter()'s registers
- * saved.  When the handler returns (or leaves the call pending on the
+ * saved.
+ *
+ * Task work also runs inside syscalls: io_uring_enter()'s own wait
+ * (io_uring_submit_and_wait()) runs it while it waits for completions.  A
+ * hop made there would wait on as the server, and the client's reads would
+ * complete into the server's memory.  So the kick first asks whether the
+ * task is still inside a syscall (its result not set yet: pt_regs->ax is
+ * the -ENOSYS the entry code put there).  If so, it interrupts the wait as
+ * a signal would (TIF_SIGPENDING: the wait returns -EINTR, the caller's
+ * submissions stand) and the kick is queued again at sys_exit
+ * (hop_uring_sys_exit(), from policy.c's probe), after which the task hops.  When the handler returns (or leaves the call pending on the
  * device), io_uring_enter() returns what it had returned, and the next
  * queued call, if any, hops at that same return.  One hop at a time.
  *
@@ -42,7 +52,11 @@ struct hop_uring_task {
 	struct list_head pending;
 	struct callback_head kick;
 	bool kick_queued;
+	bool deferred;		/* waits for sys_exit, holding a module reference */
 };
+
+/* Tasks with a deferred kick: lets the sys_exit probe return at once. */
+atomic_t hop_uring_deferred = ATOMIC_INIT(0);
 
 static DEFINE_HASHTABLE(hop_uring_tasks, 6);
 static DEFINE_SPINLOCK(hop_uring_lock);
@@ -67,7 +81,7 @@ static void hop_uring_maybe_free(struct hop_uring_task *ut)
 {
 	unsigned long flags;
 
-	if (ut->kick_queued || !list_empty(&ut->pending))
+	if (ut->kick_queued || ut->deferred || !list_empty(&ut->pending))
 		return;
 	spin_lock_irqsave(&hop_uring_lock, flags);
 	hash_del(&ut->hnode);
@@ -108,11 +122,26 @@ static void hop_uring_start_next(struct hop_uring_task *ut)
 	hop_uring_maybe_free(ut);
 }
 
+/* Is current inside a syscall that has not produced its result yet? */
+static bool hop_in_syscall_body(void)
+{
+	const struct pt_regs *regs = current_pt_regs();
+
+	return (long)regs->orig_ax >= 0 && regs->ax == (unsigned long)-ENOSYS;
+}
+
 static void hop_uring_kick_fn(struct callback_head *cb)
 {
 	struct hop_uring_task *ut = container_of(cb, struct hop_uring_task, kick);
 
 	ut->kick_queued = false;
+	if (!(current->flags & PF_EXITING) && hop_in_syscall_body()) {
+		/* Keep the module reference for the kick queued at sys_exit. */
+		ut->deferred = true;
+		atomic_inc(&hop_uring_deferred);
+		set_thread_flag(TIF_SIGPENDING);
+		return;
+	}
 	if (current->flags & PF_EXITING) {
 		hop_uring_drain(ut, -ECANCELED);
 		hop_uring_maybe_free(ut);
@@ -120,6 +149,31 @@ static void hop_uring_kick_fn(struct callback_head *cb)
 		hop_uring_start_next(ut);
 	}
 	module_put(THIS_MODULE);
+}
+
+static int hop_uring_queue_kick(struct hop_uring_task *ut);
+
+static void hop_uring_undefer(struct hop_uring_task *ut)
+{
+	ut->deferred = false;
+	atomic_dec(&hop_uring_deferred);
+	module_put(THIS_MODULE);
+}
+
+/* sys_exit of a task whose kick was deferred: hop at this return. */
+void hop_uring_sys_exit(void)
+{
+	struct hop_uring_task *ut = hop_uring_find(current);
+
+	if (!ut || !ut->deferred)
+		return;
+	if (hop_uring_queue_kick(ut)) {
+		hop_uring_drain(ut, -ECANCELED);
+		hop_uring_undefer(ut);
+		hop_uring_maybe_free(ut);
+		return;
+	}
+	hop_uring_undefer(ut);
 }
 
 static int hop_uring_queue_kick(struct hop_uring_task *ut)
@@ -157,7 +211,10 @@ void hop_uring_kick(void)
 		hop_uring_queue_kick(ut);
 }
 
-/* The task dies inside a hop (exit hook, atomic): cancel what it queued. */
+/*
+ * The task dies inside a hop or with a deferred kick (exit hook, atomic):
+ * cancel what it queued.
+ */
 void hop_uring_task_dying(void)
 {
 	struct hop_uring_task *ut = hop_uring_find(current);
@@ -165,6 +222,8 @@ void hop_uring_task_dying(void)
 	if (!ut)
 		return;
 	hop_uring_drain(ut, -ECANCELED);
+	if (ut->deferred)
+		hop_uring_undefer(ut);
 	hop_uring_maybe_free(ut);
 }
 

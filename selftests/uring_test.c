@@ -8,6 +8,8 @@
  */
 #define _GNU_SOURCE
 #include <liburing.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <sys/mman.h>
 #include "kselftest_harness.h"
 #include "hop_testlib.h"
@@ -18,6 +20,8 @@ struct dev_req {
 
 static unsigned char *server_cache;
 static long handler_runs;
+/* At the same address in the server and the client (a fork). */
+static char shared_buf[16];
 
 static void setup_cache(void)
 {
@@ -37,6 +41,12 @@ static ssize_t dev_handler(void *ctx, const void *req, size_t len, void *resp, s
 	if (len == 4 && !memcmp(req, "runs", 4)) {
 		memcpy(resp, &handler_runs, sizeof(handler_runs));
 		return cap >= sizeof(handler_runs) ? (ssize_t)sizeof(handler_runs) : -ENOSPC;
+	}
+	if (len == 4 && !memcmp(req, "peek", 4)) {
+		if (cap < sizeof(shared_buf))
+			return -ENOSPC;
+		memcpy(resp, shared_buf, sizeof(shared_buf));
+		return sizeof(shared_buf);
 	}
 	if (len != sizeof(r))
 		return -EINVAL;
@@ -85,6 +95,80 @@ TEST(calls_through_io_uring_complete_as_cqes)
 	}
 	EXPECT_EQ((1 << CALLS) - 1, seen);
 	io_uring_queue_exit(&ring);
+	hop_disconnect(conn);
+	hop_test_server_stop(&srv);
+}
+
+static void *write_later(void *p)
+{
+	int fd = *(int *)p;
+
+	usleep(300 * 1000);
+	if (write(fd, "from-the-socket", 16) != 16)
+		return (void *)1;
+	return NULL;
+}
+
+/*
+ * Review #10.  One io_uring_enter() submits a hop call and a read and waits
+ * for both (io_uring_submit_and_wait()).  main: the hop began inside the
+ * wait, so the rest of the wait ran as the server: the read's data landed
+ * in the server's copy of shared_buf, the client's stayed empty, and
+ * io_uring_enter() returned -ENOSYS.  Now: the wait is interrupted (-EINTR,
+ * as by a signal), the hop runs at the return to user mode, and the read
+ * completes into the client, whose next wait reaps both CQEs.
+ */
+TEST(submit_and_wait_keeps_the_wait_the_clients)
+{
+	struct io_uring_params p = { .flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN };
+	struct hop_test_server srv;
+	struct io_uring_cqe *cqe;
+	struct hop_conn *conn;
+	struct io_uring ring;
+	struct hop_call call;
+	struct io_uring_sqe *sqe;
+	long runs = 0;
+	char peek[16];
+	int sv[2], i, ret, status, seen = 0;
+	pthread_t t;
+	pid_t pid;
+
+	ASSERT_EQ(0, hop_test_server_start(&srv, hop_test_name("uring-wait"), dev_handler,
+					   NULL, NULL, setup_cache));
+	ASSERT_EQ(0, hop_connect(&conn, srv.name));
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	ASSERT_EQ(0, io_uring_queue_init_params(8, &ring, &p));
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_read(sqe, sv[0], shared_buf, sizeof(shared_buf), 0);
+	io_uring_sqe_set_data64(sqe, 1);
+	sqe = io_uring_get_sqe(&ring);
+	hop_prep_call(sqe, conn, &call, "runs", 4, &runs, sizeof(runs));
+	io_uring_sqe_set_data64(sqe, 2);
+	ASSERT_EQ(0, pthread_create(&t, NULL, write_later, &sv[1]));
+	ret = io_uring_submit_and_wait(&ring, 2);
+	EXPECT_TRUE(ret == 2 || ret == -EINTR) TH_LOG("io_uring_submit_and_wait: %d", ret);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, io_uring_wait_cqe(&ring, &cqe));
+		if (cqe->user_data == 1) {
+			EXPECT_EQ(16, cqe->res);
+		} else {
+			EXPECT_EQ((int)sizeof(runs), cqe->res);
+		}
+		seen |= 1 << cqe->user_data;
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	EXPECT_EQ(6, seen);
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, memcmp(shared_buf, "from-the-socket", 16));
+	/* The server's copy was never written (asked by a child: this task has a ring). */
+	pid = fork();
+	if (pid == 0)
+		_exit(hop_call(conn, "peek", 4, peek, sizeof(peek)) == 16 ? peek[0] : 255);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	io_uring_queue_exit(&ring);
+	close(sv[0]);
+	close(sv[1]);
 	hop_disconnect(conn);
 	hop_test_server_stop(&srv);
 }
