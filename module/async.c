@@ -69,6 +69,7 @@ static void hop_async_free(struct kref *ref)
 
 	kfree(a->op.data);
 	mmdrop(a->client_mm);
+	atomic_dec(&a->handle->unreaped);
 	hop_handle_put(a->handle);
 	hop_service_put(a->svc);
 	kfree(a);
@@ -85,6 +86,14 @@ struct hop_async *hop_async_new(struct hop_handle *h, const struct hop_call *c)
 	struct hop_service *svc = h->svc;
 	struct hop_async *a;
 
+	/*
+	 * Completed calls wait on the handle until reaped: without a bound a
+	 * client that never reaps would grow kernel memory without limit.
+	 */
+	if (atomic_inc_return(&h->unreaped) > HOP_ASYNC_MAX_UNREAPED) {
+		atomic_dec(&h->unreaped);
+		return ERR_PTR(-EAGAIN);
+	}
 	if (atomic_inc_return(&svc->async_in_flight) > HOP_ASYNC_MAX_PER_SERVICE)
 		goto err_svc;
 	if (atomic_inc_return(&hop_async_in_flight) > HOP_ASYNC_MAX)
@@ -93,6 +102,7 @@ struct hop_async *hop_async_new(struct hop_handle *h, const struct hop_call *c)
 	if (!a) {
 		atomic_dec(&hop_async_in_flight);
 		atomic_dec(&svc->async_in_flight);
+		atomic_dec(&h->unreaped);
 		return ERR_PTR(-ENOMEM);
 	}
 	atomic_inc(&hop_async_alive);
@@ -114,6 +124,7 @@ err_all:
 	atomic_dec(&hop_async_in_flight);
 err_svc:
 	atomic_dec(&svc->async_in_flight);
+	atomic_dec(&h->unreaped);
 	return ERR_PTR(-EAGAIN);
 }
 

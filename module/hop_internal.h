@@ -105,6 +105,8 @@ struct hop_service {
 
 	atomic64_t calls, aborted, faults, timeouts, client_deaths;
 	atomic_t async_in_flight;	/* async calls waiting for the device */
+	unsigned long locked_pages;	/* slot buffers charged to RLIMIT_MEMLOCK */
+	kuid_t owner;			/* the serving user, for max_services_per_user */
 
 	unsigned int nr_slots;
 	struct hop_slot slots[];
@@ -189,6 +191,7 @@ struct hop_handle {
 	wait_queue_head_t wq;		/* poll */
 	struct eventfd_ctx *eventfd;
 	struct kref ref;		/* the file, and each async call in flight */
+	atomic_t unreaped;		/* async calls made, not yet freed: bounded */
 };
 
 /*

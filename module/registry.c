@@ -31,6 +31,30 @@ static DEFINE_MUTEX(hop_registry_lock);
 static LIST_HEAD(hop_services);		/* live (not shut down) services */
 static atomic_t hop_nr_services;	/* all services not yet freed */
 
+/*
+ * Services one user may have registered at once (a user with CAP_SYS_RESOURCE
+ * is not limited).  Each pins its slot buffers, charged to the server's
+ * RLIMIT_MEMLOCK like mlock() (CAP_IPC_LOCK is not limited either).
+ */
+static unsigned int hop_max_services_per_user = 64;
+module_param_named(max_services_per_user, hop_max_services_per_user, uint, 0644);
+MODULE_PARM_DESC(max_services_per_user,
+		 "Services one user may serve at once (EAGAIN beyond; default 64; CAP_SYS_RESOURCE: no limit)");
+
+/* Caller holds hop_registry_lock. */
+static bool hop_user_at_limit(kuid_t uid)
+{
+	struct hop_service *svc;
+	unsigned int n = 0;
+
+	if (capable(CAP_SYS_RESOURCE))
+		return false;
+	list_for_each_entry(svc, &hop_services, node)
+		if (uid_eq(svc->owner, uid))
+			n++;
+	return n >= READ_ONCE(hop_max_services_per_user);
+}
+
 /* Services not yet freed, shut down or not: for leak checks. */
 int hop_nr_services_alive(void)
 {
@@ -70,6 +94,7 @@ static void hop_service_free_work(struct work_struct *work)
 
 	for (i = 0; i < svc->nr_slots; i++)
 		hop_slot_unpin(&svc->slots[i]);
+	account_locked_vm(svc->mm, svc->locked_pages, false);
 	bitmap_free(svc->busy);
 	put_task_struct(svc->leader);
 	mmdrop(svc->mm);
@@ -295,6 +320,13 @@ long hop_serve(struct hop_service **published,
 		if (err)
 			goto err_slots;
 	}
+	/* Pinned for the service's life: charged like mlock() (ENOMEM over the limit). */
+	err = account_locked_vm(current->mm, (unsigned long)s.nr_slots * 2 * s.msg_size / PAGE_SIZE,
+				true);
+	if (err)
+		goto err_slots;
+	svc->locked_pages = (unsigned long)s.nr_slots * 2 * s.msg_size / PAGE_SIZE;
+	svc->owner = current_uid();
 	svc->mm = current->mm;
 	mmgrab(svc->mm);
 	svc->leader = get_task_struct(current->group_leader);
@@ -304,6 +336,11 @@ long hop_serve(struct hop_service **published,
 	if (hop_find_locked(svc->name, svc->ipc_ns)) {
 		mutex_unlock(&hop_registry_lock);
 		err = -EEXIST;
+		goto err_identity;
+	}
+	if (hop_user_at_limit(svc->owner)) {
+		mutex_unlock(&hop_registry_lock);
+		err = -EAGAIN;
 		goto err_identity;
 	}
 	/*
@@ -322,6 +359,7 @@ long hop_serve(struct hop_service **published,
 
 err_identity:
 	put_task_struct(svc->leader);
+	account_locked_vm(svc->mm, svc->locked_pages, false);
 	mmdrop(svc->mm);
 err_slots:
 	/* Slots never set up are zeroed, and unpinning them is a no-op. */

@@ -865,4 +865,96 @@ TEST_F(srv, disarmed_kprobes_fail_closed)
 	EXPECT_EQ(4, call(self->conn, "echo"));
 }
 
+/* Accounting (review #15): what a service pins, services per user, completions. */
+
+static int serve_as_nobody_with_memlock(const char *name, void *arg)
+{
+	struct rlimit r = { 16384, 16384 };
+	struct hop_serve_opts big = { .size = sizeof(big), .slots = 4 };	/* 4 x 8 KiB */
+	struct hop_serve_opts small = { .size = sizeof(small), .slots = 1 };	/* 8 KiB */
+	struct hop_service *svc;
+	int err;
+
+	(void)arg;
+	if (setrlimit(RLIMIT_MEMLOCK, &r) || setresgid(65534, 65534, 65534) ||
+	    setresuid(65534, 65534, 65534))
+		return 1;
+	err = hop_serve(&svc, name, hop_test_echo, NULL, &big);
+	if (err != -ENOMEM)
+		return CHILD_RESULT(err);
+	return hop_serve(&svc, name, hop_test_echo, NULL, &small) ? 2 : 0;
+}
+
+/*
+ * main: a service pinned its slot buffers (up to 2 GiB) with no charge at
+ * all.  Now: charged to RLIMIT_MEMLOCK like mlock(); over it, ENOMEM.
+ */
+TEST(slot_buffers_are_charged_to_memlock)
+{
+	if (geteuid() != 0)
+		SKIP(return, "needs root to become nobody");
+	EXPECT_EQ(0, in_child(serve_as_nobody_with_memlock, hop_test_name("memlock"), NULL));
+}
+
+static int serve_three_as_nobody(const char *name, void *arg)
+{
+	struct hop_serve_opts o = { .size = sizeof(o), .slots = 1 };
+	struct hop_service *svc[3];
+	char n[HOP_NAME_MAX];
+	int i, err = 0;
+
+	(void)arg;
+	if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+		return 1;
+	for (i = 0; i < 3; i++) {
+		snprintf(n, sizeof(n), "%s-%d", name, i);
+		err = hop_serve(&svc[i], n, hop_test_echo, NULL, &o);
+		if (err)
+			break;
+	}
+	/* Two served, the third refused. */
+	return i == 2 ? CHILD_RESULT(err) : 10 + i;
+}
+
+/* main: no limit on services per user.  Now: max_services_per_user, EAGAIN beyond. */
+TEST(services_per_user_are_capped)
+{
+	const char *param = "/sys/module/hop/parameters/max_services_per_user";
+	char old[32] = "";
+	int fd = open(param, O_RDWR), n;
+
+	if (geteuid() != 0 || fd < 0)
+		SKIP(return, "needs root and %s", param);
+	n = read(fd, old, sizeof(old) - 1);
+	ASSERT_LT(0, n);
+	old[n] = 0;
+	ASSERT_EQ(0, write_file(param, "2"));
+	EXPECT_EQ(100 + EAGAIN, in_child(serve_three_as_nobody, hop_test_name("cap"), NULL));
+	EXPECT_EQ(0, write_file(param, old));
+	close(fd);
+}
+
+/*
+ * main: async completions waited on the handle without bound for a client
+ * that never reaped them.  Now: HOP_ASYNC_MAX_UNREAPED per handle, then
+ * EAGAIN until one is reaped.
+ */
+TEST_F(srv, unreaped_completions_are_bounded)
+{
+	struct hop_async_result res;
+	long v;
+	int i, err = 0;
+
+	for (i = 0; i < HOP_ASYNC_MAX_UNREAPED; i++) {
+		err = hop_call_async(self->conn, "x", 1, &v, sizeof(v), i + 1);
+		if (err)
+			break;
+	}
+	EXPECT_EQ(0, err);
+	EXPECT_EQ(HOP_ASYNC_MAX_UNREAPED, i);
+	EXPECT_EQ(-EAGAIN, hop_call_async(self->conn, "x", 1, &v, sizeof(v), 999));
+	ASSERT_EQ(0, hop_async_reap(self->conn, &res));
+	EXPECT_EQ(0, hop_call_async(self->conn, "x", 1, &v, sizeof(v), 1000));
+}
+
 TEST_HARNESS_MAIN

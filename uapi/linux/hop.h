@@ -106,6 +106,8 @@ struct hop_call {
 /* Limits on async calls waiting for their device: over them, -EAGAIN. */
 #define HOP_ASYNC_MAX_PER_SERVICE	64
 #define HOP_ASYNC_MAX			1024
+/* Per handle: async calls made and not yet reaped (or their CQE posted). */
+#define HOP_ASYNC_MAX_UNREAPED		256
 
 /* HOP_IOC_ASYNC_REAP on a handle: one completed async call, or -EAGAIN. */
 struct hop_async_result {
