@@ -71,6 +71,22 @@ static inline bool hop_nsproxy_dec_and_test(struct nsproxy *ns)
 #endif
 }
 
+/*
+ * mm->owner (CONFIG_MEMCG): the task whose memory cgroup the mm is charged
+ * to.  When the server's last thread exits during a hop, the kernel picks a
+ * task that uses the mm as the new owner, which can be the hopped client;
+ * the client's task must hand it on when it leaves the mm (identity.c).
+ */
+#define HOP_MM_HAS_OWNER IS_ENABLED(CONFIG_MEMCG)
+static inline bool hop_mm_owned_by(struct mm_struct *mm, struct task_struct *t)
+{
+#ifdef CONFIG_MEMCG
+	return READ_ONCE(mm->owner) == t;
+#else
+	return false;
+#endif
+}
+
 /* Perf events attached to the task (6.1 has one context per PMU type). */
 #include <linux/perf_event.h>
 static inline bool hop_task_has_perf_events(struct task_struct *t)

@@ -262,6 +262,7 @@ struct hop_ksyms {
 	void (*free_fs_struct)(struct fs_struct *fs);
 	void (*current_save_fsgs)(void);		/* kernels without KVM */
 	void (*free_nsproxy)(struct nsproxy *ns);
+	void (*mm_update_next_owner)(struct mm_struct *mm);	/* CONFIG_MEMCG */
 	bool *kprobes_all_disarmed;			/* debugfs kprobes/enabled */
 };
 extern struct hop_ksyms hop_ksyms;

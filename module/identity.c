@@ -283,6 +283,13 @@ static void hop_identity_restore_core(struct hop_frame *f)
 	const struct cred *real_cred = tsk->real_cred, *cred = tsk->cred;
 
 	hop_swap_identity(f->mm, f->files, f->fs, f->nsproxy, f->real_cred, f->cred);
+	/*
+	 * If the server's last thread exited during the hop, the kernel may have
+	 * made this task the server mm's owner: hand it on as exit_mm() would,
+	 * or it would point at this task after it is gone (review #13).
+	 */
+	if (hop_mm_owned_by(f->srv_mm, tsk))
+		hop_ksyms.mm_update_next_owner(f->srv_mm);
 	/* put_cred() is safe here: the final free goes through RCU. */
 	put_cred(real_cred);
 	put_cred(cred);

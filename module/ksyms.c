@@ -73,6 +73,9 @@ int hop_ksyms_init(void)
 	err = err ?: hop_lookup(lookup, "put_files_struct", (void **)&hop_ksyms.put_files_struct);
 	err = err ?: hop_lookup(lookup, "free_fs_struct", (void **)&hop_ksyms.free_fs_struct);
 	err = err ?: hop_lookup(lookup, "free_nsproxy", (void **)&hop_ksyms.free_nsproxy);
+	if (!err && HOP_MM_HAS_OWNER)
+		err = hop_lookup(lookup, "mm_update_next_owner",
+				 (void **)&hop_ksyms.mm_update_next_owner);
 	/* A variable, not a function: no ENDBR to check. */
 	if (!err) {
 		hop_ksyms.kprobes_all_disarmed = (bool *)lookup("kprobes_all_disarmed");

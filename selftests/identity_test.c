@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/personality.h>
 #include <net/if.h>
 #include <linux/filter.h>
@@ -635,6 +636,90 @@ TEST_F(srv, handler_frozen_syscalls)
 	snprintf(cmd, sizeof(cmd), "sys %d %d %d %d", SYS_close_range, 1000000, 1000000, 0);
 	EXPECT_EQ(0, call(self->conn, cmd));
 	EXPECT_EQ(5, call(self->conn, "hello"));
+}
+
+/* A sibling's seccomp(TSYNC) while a thread of its process is hopped. */
+static int tsync_beside_a_hop(const char *name, void *arg)
+{
+	struct sock_filter f[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
+	struct sock_fprog prog = { .len = 1, .filter = f };
+	struct nap_arg a = { 0 };
+	pthread_t t;
+	long r;
+
+	(void)arg;
+	if (hop_connect(&a.conn, name) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    pthread_create(&t, NULL, nap_thread, &a))
+		return 1;
+	usleep(150 * 1000);
+	r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
+	r = r < 0 ? -errno : 0;
+	pthread_join(t, NULL);
+	return a.result ? 2 : CHILD_RESULT(r);
+}
+
+/*
+ * Freeze row: a filter synced onto a hopped thread would judge its
+ * handler.  main: the TSYNC succeeded mid-hop.  Now: EBUSY while the hop
+ * runs.
+ */
+TEST_F(srv, sibling_seccomp_tsync_while_hopped_is_busy)
+{
+	EXPECT_EQ(100 + EBUSY, in_child(tsync_beside_a_hop, self->srv.name, NULL));
+}
+
+/* Freeze row: prlimit() from another process on a process with a hop in flight. */
+TEST_F(srv, prlimit_of_a_hopped_process_is_busy)
+{
+	struct nap_arg a = { .conn = self->conn };
+	struct rlimit r;
+	pthread_t t;
+	pid_t me = getpid(), pid;
+	int status;
+
+	ASSERT_EQ(0, getrlimit(RLIMIT_FSIZE, &r));
+	ASSERT_EQ(0, pthread_create(&t, NULL, nap_thread, &a));
+	usleep(150 * 1000);
+	pid = fork();
+	if (pid == 0)
+		_exit(prlimit(me, RLIMIT_FSIZE, &r, NULL) ? errno : 0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(EBUSY, WEXITSTATUS(status));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, a.result);
+}
+
+static volatile int watched;
+
+/*
+ * Refuse row: hardware breakpoints a tracer left behind (they survive
+ * PTRACE_DETACH) would stop the handler where the caller chose.  main: the
+ * hop was made with DR0 armed on a server address.  Now: EPERM.
+ */
+TEST_F(srv, client_hw_breakpoints_are_refused)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct hop_conn *c;
+
+		if (hop_connect(&c, self->srv.name) || ptrace(PTRACE_TRACEME, 0, 0, 0))
+			_exit(1);
+		raise(SIGSTOP);
+		_exit(CHILD_RESULT(call(c, "echo")));
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSTOPPED(status));
+	ASSERT_EQ(0, ptrace(PTRACE_POKEUSER, pid,
+			    offsetof(struct user, u_debugreg[0]), (void *)&watched));
+	/* DR7: local enable of DR0, break on writes, 4 bytes. */
+	ASSERT_EQ(0, ptrace(PTRACE_POKEUSER, pid, offsetof(struct user, u_debugreg[7]),
+			    (void *)0xd0001UL));
+	ASSERT_EQ(0, ptrace(PTRACE_DETACH, pid, 0, 0));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(100 + EPERM, WEXITSTATUS(status));
 }
 
 /* hop_caller(): who made the call, as the kernel saw it (new in this change). */
