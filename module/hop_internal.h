@@ -154,6 +154,7 @@ struct hop_frame {
 	/* Saved caller state. */
 	struct pt_regs regs;
 	unsigned long fsbase, gsbase;
+	u32 pkru;			/* protection keys: outside the FPU copy */
 	struct mm_struct *mm;
 	struct files_struct *files;
 	struct fs_struct *fs;
@@ -263,6 +264,7 @@ struct hop_ksyms {
 	void (*current_save_fsgs)(void);		/* kernels without KVM */
 	void (*free_nsproxy)(struct nsproxy *ns);
 	void (*mm_update_next_owner)(struct mm_struct *mm);	/* CONFIG_MEMCG */
+	u32 *init_pkru_value;				/* protection keys */
 	bool *kprobes_all_disarmed;			/* debugfs kprobes/enabled */
 };
 extern struct hop_ksyms hop_ksyms;

@@ -27,6 +27,7 @@
 #include <linux/user_namespace.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
+#include <asm/pkru.h>
 #include <asm/fsgsbase.h>
 #include <asm/msr.h>
 #include <asm/mmu_context.h>
@@ -256,6 +257,14 @@ void hop_identity_enter(struct hop_frame *f, struct hop_service *svc,
 	f->fsbase = tsk->thread.fsbase;
 	f->gsbase = tsk->thread.gsbase;
 	hop_fpu_save_scrub(f);
+	/*
+	 * PKRU is user-writable and not restored from the FPU buffer on the
+	 * way out: the handler starts with the default a new thread gets, and
+	 * whatever it writes stays in the hop.
+	 */
+	f->pkru = read_pkru();
+	if (hop_ksyms.init_pkru_value)
+		write_pkru(READ_ONCE(*hop_ksyms.init_pkru_value));
 	sigprocmask(SIG_SETMASK, &hop_hop_blocked, &f->blocked);
 	hop_rseq_park(tsk, &f->rseq);
 	f->sas_ss_sp = tsk->sas_ss_sp;
@@ -304,6 +313,7 @@ void hop_identity_leave(struct hop_frame *f)
 	hop_identity_restore_core(f);
 	hop_fsgs_write(f->fsbase, f->gsbase);
 	hop_fpu_restore(f);
+	write_pkru(f->pkru);
 	/* Signals that arrived during the hop are delivered now, to the caller. */
 	sigprocmask(SIG_SETMASK, &f->blocked, NULL);
 	/* The cpu/mm_cid fields of the caller's rseq area are stale: refresh. */

@@ -73,6 +73,14 @@ int hop_ksyms_init(void)
 	err = err ?: hop_lookup(lookup, "put_files_struct", (void **)&hop_ksyms.put_files_struct);
 	err = err ?: hop_lookup(lookup, "free_fs_struct", (void **)&hop_ksyms.free_fs_struct);
 	err = err ?: hop_lookup(lookup, "free_nsproxy", (void **)&hop_ksyms.free_nsproxy);
+	/* The PKRU a new thread starts with (a variable: no ENDBR check). */
+	if (!err && IS_ENABLED(CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS)) {
+		hop_ksyms.init_pkru_value = (u32 *)lookup("init_pkru_value");
+		if (!hop_ksyms.init_pkru_value) {
+			pr_err("hop: kernel symbol init_pkru_value not found; this kernel is not supported\n");
+			err = -ENOENT;
+		}
+	}
 	if (!err && HOP_MM_HAS_OWNER)
 		err = hop_lookup(lookup, "mm_update_next_owner",
 				 (void **)&hop_ksyms.mm_update_next_owner);

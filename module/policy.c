@@ -26,6 +26,8 @@
  *  nsproxy (net, ipc, uts, mnt,   switch    the server leader's at each call:
  *    time, cgroup namespaces)               its sockets, names, mounts
  *  FS/GS base, FPU/vector regs    switch    the slot's TLS; a scrubbed FPU
+ *  PKRU (protection keys)         switch    the kernel's default for a new
+ *                                           thread; the caller's back after
  *  blocked signal mask            switch    only KILL, STOP and the handler's
  *                                           own faults are deliverable
  *  rseq, sigaltstack              switch    parked for the hop

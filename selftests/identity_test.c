@@ -60,6 +60,28 @@ static void server_setup(void)
 	unlink(path);
 }
 
+/* Protection keys: PKRU is user-writable without a syscall. */
+static int have_ospke(void)
+{
+	unsigned int a = 7, b, c = 0, d;
+
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	return (c >> 4) & 1;
+}
+
+static unsigned int rdpkru(void)
+{
+	unsigned int eax, edx;
+
+	__asm__ volatile("rdpkru" : "=a"(eax), "=d"(edx) : "c"(0));
+	return eax;
+}
+
+static void wrpkru(unsigned int v)
+{
+	__asm__ volatile("wrpkru" : : "a"(v), "c"(0), "d"(0));
+}
+
 /* Run @cmd in the handler: -errno, or a value (unknown commands: their length). */
 static long run(const char *cmd, void *resp, size_t cap)
 {
@@ -161,6 +183,12 @@ static long run(const char *cmd, void *resp, size_t cap)
 			return -EMSGSIZE;
 		memcpy(resp, &c, sizeof(c));
 		return 0;
+	}
+	if (!strcmp(cmd, "pkru")) {
+		unsigned int before = rdpkru();
+
+		wrpkru(before | (3U << 30));	/* deny pkey 15: the caller must not keep it */
+		return before;
 	}
 	if (!strncmp(cmd, "sys ", 4)) {
 		long nr, a0, a1, a2;
@@ -720,6 +748,29 @@ TEST_F(srv, client_hw_breakpoints_are_refused)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(100 + EPERM, WEXITSTATUS(status));
+}
+
+/*
+ * Review #9 (to try): PKRU as the handler left it.  main: the caller's
+ * PKRU after the call was the handler's (0xd5555554: pkey 15 denied), and
+ * the handler started with the caller's.  Now: the handler starts with the
+ * kernel's default for a new thread and the caller gets its own back.
+ */
+TEST_F(srv, handler_pkru_does_not_reach_the_caller)
+{
+	unsigned int before;
+	long in_handler;
+
+	if (!have_ospke())
+		SKIP(return, "no protection keys (OSPKE) on this CPU");
+	/* The caller's own choice (pkey 14 denied) does not reach the handler either. */
+	wrpkru(rdpkru() | (3U << 28));
+	before = rdpkru();
+	in_handler = call(self->conn, "pkru");
+	TH_LOG("PKRU: caller 0x%x, handler started with 0x%lx", before, in_handler);
+	EXPECT_LE(0, in_handler);
+	EXPECT_NE(before, (unsigned int)in_handler);
+	EXPECT_EQ(before, rdpkru());
 }
 
 /* hop_caller(): who made the call, as the kernel saw it (new in this change). */
