@@ -174,7 +174,7 @@ static void hop_frame_finish(struct hop_frame *f)
 
 /*
  * The conditions under which a hop cannot be made safe that only the caller
- * itself can change (README "Refusals"); policy.c has the rest, checked
+ * itself can change (README "What a hop switches, refuses and freezes"); policy.c has the rest, checked
  * where the switch happens.
  */
 static int hop_may_hop(bool from_uring)
@@ -412,7 +412,7 @@ static void hop_frame_leave(struct hop_frame *f)
 	/*
 	 * A handler that set up io_uring left io-wq state on this task that
 	 * would act with the server's mm and files later: the task cannot be
-	 * trusted any more (README, "Refusals").
+	 * trusted any more (README, "What a hop switches, refuses and freezes").
 	 */
 	if (unlikely(current->io_uring != f->io_uring)) {
 		pr_warn_ratelimited("hop: handler of %s used io_uring; killing task %d\n",
