@@ -174,8 +174,8 @@ static void hop_frame_finish(struct hop_frame *f)
 
 /*
  * The conditions under which a hop cannot be made safe that only the caller
- * itself can change (README "What a hop switches, refuses and freezes"); policy.c has the rest, checked
- * where the switch happens.
+ * itself can change; policy.c has the rest, checked where the switch happens
+ * (README, "What a hop switches, refuses and freezes").
  */
 static int hop_may_hop(bool from_uring)
 {

@@ -33,6 +33,11 @@
  *
  * Locks, in the order they may nest (outer first)
  * ------------------------------------------------
+ *   current->signal->cred_guard_mutex   held by hop_enter() from the switch
+ *                               point's checks to the frame's push, so that
+ *                               no tracer attaches in between (ptrace_attach
+ *                               takes it); nothing else of hop's nests in it
+ *                               but hop_tasks_lock
  *   hop_registry_lock (mutex)   the list of services, name uniqueness
  *   svc->lock (spinlock)        slot bitmap, in-flight count, dead flag
  *   task_lock(current)          swapping current->mm/files/fs
