@@ -10,10 +10,22 @@
  * do_exit hook.  Only the innermost frame of each task is in hop_tasks; the
  * others hang off ->outer.  Popping sets ->ended, so a deadline timer or an
  * abort task_work that races with the pop does nothing but drop its reference.
+ *
+ * Frame memory comes from a SLAB_TYPESAFE_BY_RCU cache, so that the next hop
+ * reuses a hot frame at once instead of waiting out a grace period (and no
+ * zeroing: init_on_alloc skips such caches).  The price is the classic one:
+ * an RCU reader may find a frame that was freed and reused meanwhile.  So
+ * the task hash is an hlist_nulls (a lookup that strays into another chain
+ * because its node was reused starts over), a reader that acts on a frame
+ * takes a reference and checks f->task again (hop_check_task in hooks.c),
+ * and readers that only ask "is this task hopped?" may see a frame just
+ * popped, which errs on the safe side.  A task whose FPU state is larger
+ * than the cache's objects (AMX) gets a kmalloc'd frame freed after RCU.
  */
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/hashtable.h>
+#include <linux/rculist_nulls.h>
 #include <linux/uaccess.h>
 #include <linux/task_work.h>
 #include <linux/sched/signal.h>
@@ -28,8 +40,11 @@
 #include "hop_internal.h"
 #include "hop_trace.h"
 
-static DEFINE_HASHTABLE(hop_tasks, 8);
+#define HOP_TASKS_BITS 8
+static struct hlist_nulls_head hop_tasks[1 << HOP_TASKS_BITS];
 static DEFINE_SPINLOCK(hop_tasks_lock);
+static struct kmem_cache *hop_frame_cache;
+static unsigned int hop_frame_fpu_max;	/* FPU bytes a cached frame holds */
 /* Frames alive anywhere: lets the hooks return at once in the common case. */
 atomic_t hop_nr_frames = ATOMIC_INIT(0);
 
@@ -38,14 +53,23 @@ static LLIST_HEAD(hop_reap_list);
 static void hop_reap_fn(struct work_struct *work);
 static DECLARE_WORK(hop_reap_work, hop_reap_fn);
 
-/* Caller holds rcu_read_lock() or is @t itself. */
+/*
+ * Caller holds rcu_read_lock() or is @t itself.  May return a frame of @t
+ * that is being popped (see the top of this file); never misses one.
+ */
 struct hop_frame *hop_task_frame(struct task_struct *t)
 {
+	unsigned int b = hash_ptr(t, HOP_TASKS_BITS);
+	struct hlist_nulls_node *n;
 	struct hop_frame *f;
 
-	hash_for_each_possible_rcu(hop_tasks, f, hnode, (unsigned long)t)
-		if (f->task == t)
+again:
+	hlist_nulls_for_each_entry_rcu(f, n, &hop_tasks[b], hnode)
+		if (READ_ONCE(f->task) == t)
 			return f;
+	/* Ended in another chain: a node on the way was reused.  Again. */
+	if (get_nulls_value(n) != b)
+		goto again;
 	return NULL;
 }
 
@@ -79,8 +103,8 @@ static void hop_frame_push(struct hop_frame *f)
 	atomic_inc(&hop_nr_frames);
 	spin_lock_irqsave(&hop_tasks_lock, flags);
 	if (f->outer)
-		hash_del_rcu(&f->outer->hnode);
-	hash_add_rcu(hop_tasks, &f->hnode, (unsigned long)f->task);
+		hlist_nulls_del_rcu(&f->outer->hnode);
+	hlist_nulls_add_head_rcu(&f->hnode, &hop_tasks[hash_ptr(f->task, HOP_TASKS_BITS)]);
 	spin_unlock_irqrestore(&hop_tasks_lock, flags);
 }
 
@@ -89,17 +113,51 @@ static void hop_frame_pop(struct hop_frame *f)
 	unsigned long flags;
 
 	spin_lock_irqsave(&hop_tasks_lock, flags);
-	hash_del_rcu(&f->hnode);
+	hlist_nulls_del_rcu(&f->hnode);
 	if (f->outer)
-		hash_add_rcu(hop_tasks, &f->outer->hnode, (unsigned long)f->task);
+		hlist_nulls_add_head_rcu(&f->outer->hnode,
+					 &hop_tasks[hash_ptr(f->task, HOP_TASKS_BITS)]);
 	spin_unlock_irqrestore(&hop_tasks_lock, flags);
 	WRITE_ONCE(f->ended, true);
 	atomic_dec(&hop_nr_frames);
 }
 
-static void hop_frame_put(struct hop_frame *f)
+static struct hop_frame *hop_frame_alloc(void)
 {
-	if (refcount_dec_and_test(&f->refs))
+	unsigned int fpu = hop_fpu_size();
+	struct hop_frame *f;
+
+	if (likely(fpu <= hop_frame_fpu_max)) {
+		f = kmem_cache_alloc(hop_frame_cache, GFP_KERNEL);
+		if (f)
+			f->cached = true;
+	} else {
+		f = kmalloc(struct_size(f, fpu, fpu), GFP_KERNEL);
+		if (f)
+			f->cached = false;
+	}
+	if (f)
+		f->fpu_size = fpu;
+	return f;
+}
+
+/* Only for a frame that was never published (hop_enter's error paths). */
+static void hop_frame_free_unused(struct hop_frame *f)
+{
+	if (f->cached)
+		kmem_cache_free(hop_frame_cache, f);
+	else
+		kfree(f);
+}
+
+/* Any context: the deadline timer drops its reference in hard irq. */
+void hop_frame_put(struct hop_frame *f)
+{
+	if (!refcount_dec_and_test(&f->refs))
+		return;
+	if (f->cached)
+		kmem_cache_free(hop_frame_cache, f);
+	else
 		kfree_rcu(f, rcu);
 }
 
@@ -153,9 +211,12 @@ static void hop_deadline_arm(struct hop_frame *f, u64 timeout_ns)
 /* @may_wait: false in the exit hook, which cannot wait for a running callback. */
 static void hop_deadline_disarm(struct hop_frame *f, bool may_wait)
 {
-	int cancelled = may_wait ? hrtimer_cancel(&f->deadline)
-				 : hrtimer_try_to_cancel(&f->deadline);
+	int cancelled;
 
+	if (!f->has_deadline)
+		return;
+	cancelled = may_wait ? hrtimer_cancel(&f->deadline)
+			     : hrtimer_try_to_cancel(&f->deadline);
 	/* 1: we stopped it, so its reference is ours to drop. */
 	if (cancelled == 1)
 		hop_frame_put(f);
@@ -281,17 +342,22 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	depth = outer ? outer->depth + 1 : 1;
 	if (depth > HOP_MAX_DEPTH)
 		return -ELOOP;
-	f = kmalloc(struct_size(f, fpu, hop_fpu_size()), GFP_KERNEL);
+	f = hop_frame_alloc();
 	if (!f)
 		return -ENOMEM;
-	f->fpu_size = hop_fpu_size();
 	idx = hop_claim_slot(svc, c->flags & HOP_CALL_NONBLOCK);
 	if (idx < 0) {
 		err = idx;
 		goto err_free;
 	}
 	slot = &svc->slots[idx];
-	if (copy_from_user(slot->kbuf, u64_to_user_ptr(c->req), c->req_len)) {
+	/*
+	 * _copy_from_user(): copy_from_user() without hardened usercopy's
+	 * object walk, which on a vmap'd buffer looks the area up on every
+	 * call.  The bound is ours: req_len <= msg_size, the request half of
+	 * the slot's own mapping.
+	 */
+	if (_copy_from_user(slot->kbuf, u64_to_user_ptr(c->req), c->req_len)) {
 		err = -EFAULT;
 		goto err_slot;
 	}
@@ -336,13 +402,19 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	f->req_len = c->req_len;
 	f->resp_uaddr = c->resp;
 	f->resp_cap = min_t(u64, c->resp_cap, svc->msg_size);
-	f->start_ns = ktime_get_ns();
+	/* A clock read only for a listener of hop_return's latency field. */
+	f->start_ns = trace_hop_return_enabled() ? ktime_get_ns() : 0;
 	atomic_set(&f->abort_reason, 0);
 	f->abort_sig = 0;
 	f->fault_sig = 0;
 	init_task_work(&f->abort_work, hop_abort_work_fn);
-	hrtimer_init(&f->deadline, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
-	f->deadline.function = hop_deadline_fire;
+	timeout_ns = c->timeout_ns ?: svc->timeout_ns;
+	/* A timer only for a call that has a deadline (hop_deadline_disarm). */
+	f->has_deadline = timeout_ns != 0;
+	if (f->has_deadline) {
+		hrtimer_init(&f->deadline, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+		f->deadline.function = hop_deadline_fire;
+	}
 	f->regs = *regs;
 	if (from_uring)
 		hop_restart_fixup(&f->regs);
@@ -351,8 +423,7 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	hop_frame_push(f);
 	mutex_unlock(&current->signal->cred_guard_mutex);
 	hop_identity_enter(f, svc, slot);
-	timeout_ns = c->timeout_ns ?: svc->timeout_ns;
-	if (timeout_ns)
+	if (f->has_deadline)
 		hop_deadline_arm(f, timeout_ns);
 	hop_regs_for_handler(regs, svc, slot, c->req_len, f->resp_cap);
 	/*
@@ -370,7 +441,7 @@ err_borrowed:
 err_slot:
 	hop_release_slot(svc, idx);
 err_free:
-	kfree(f);
+	hop_frame_free_unused(f);
 	return err;
 }
 
@@ -445,11 +516,13 @@ long hop_return(struct hop_service *svc, const struct hop_return __user *uarg)
 
 	hop_frame_leave(f);
 	result = r.result;
-	if (result > 0 && copy_to_user(u64_to_user_ptr(f->resp_uaddr),
-				       svc->slots[f->slot].kbuf + svc->msg_size, result))
+	/* result <= resp_cap <= msg_size: within the reply half (see hop_enter). */
+	if (result > 0 && _copy_to_user(u64_to_user_ptr(f->resp_uaddr),
+					svc->slots[f->slot].kbuf + svc->msg_size, result))
 		result = -EFAULT;
 	atomic64_inc(&svc->calls);
-	trace_hop_return(svc->name, f->slot, result, ktime_get_ns() - f->start_ns);
+	trace_hop_return(svc->name, f->slot, result,
+			 f->start_ns ? ktime_get_ns() - f->start_ns : 0);
 	if (f->async) {
 		/* Done now, or when the device interrupts (pending). */
 		if (!(r.flags & HOP_RETURN_PENDING))
@@ -589,8 +662,25 @@ void hop_frames_unwind_dying(void)
 	schedule_work(&hop_reap_work);
 }
 
+int hop_engine_init(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(hop_tasks); i++)
+		INIT_HLIST_NULLS_HEAD(&hop_tasks[i], i);
+	/* Sized for the FPU state of an ordinary task (the loading one). */
+	hop_frame_fpu_max = hop_fpu_size();
+	hop_frame_cache = kmem_cache_create("hop_frame",
+					    offsetof(struct hop_frame, fpu) + hop_frame_fpu_max,
+					    64, SLAB_TYPESAFE_BY_RCU, NULL);
+	return hop_frame_cache ? 0 : -ENOMEM;
+}
+
 /* Module unload: the reaper may still hold the last frames. */
 void hop_engine_exit(void)
 {
 	flush_work(&hop_reap_work);
+	/* kfree_rcu()'d frames first; the cache waits for RCU itself. */
+	rcu_barrier();
+	kmem_cache_destroy(hop_frame_cache);
 }

@@ -48,8 +48,13 @@ static void hop_check_task(struct task_struct *t, int sig)
 
 	if (!f || !hop_sig_would_deliver(t, sig))
 		return;
-	/* Anything a task sends itself while hopped is the handler's doing. */
-	hop_request_abort(f, t == current ? HOP_ABORT_FAULT : HOP_ABORT_SIGNAL, sig);
+	/* The frame may have been reused meanwhile (engine.c): pin it, check it. */
+	if (!refcount_inc_not_zero(&f->refs))
+		return;
+	if (READ_ONCE(f->task) == t)
+		/* Anything a task sends itself while hopped is the handler's doing. */
+		hop_request_abort(f, t == current ? HOP_ABORT_FAULT : HOP_ABORT_SIGNAL, sig);
+	hop_frame_put(f);
 }
 
 /* Runs under the target's siglock with interrupts off. */

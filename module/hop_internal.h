@@ -51,6 +51,7 @@
 #include <linux/types.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/list_nulls.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -131,7 +132,7 @@ enum hop_abort_reason {
  * while an abort task_work is queued; the last put frees it after RCU.
  */
 struct hop_frame {
-	struct hlist_node hnode;	/* hop_tasks, innermost frame only */
+	struct hlist_nulls_node hnode;	/* hop_tasks, innermost frame only */
 	struct rcu_head rcu;
 	struct llist_node reap;		/* exit hook -> reaper work */
 	refcount_t refs;
@@ -139,6 +140,8 @@ struct hop_frame {
 	struct hop_frame *outer;	/* the frame this hop was made from, or NULL */
 	unsigned int depth;		/* 1 for a hop made from a plain thread */
 	bool ended;			/* popped; late timers and task_work do nothing */
+	bool cached;			/* from hop_frame_cache, not kmalloc */
+	bool has_deadline;		/* ->deadline is initialised and may be armed */
 	struct hop_async *async;	/* HOP_CALL_ASYNC: the call being made, a reference */
 	bool from_uring;		/* made by the io_uring path at syscall exit */
 	void *io_uring;			/* the task's io_uring context at the call */
@@ -311,7 +314,9 @@ struct hop_frame *hop_task_frame(struct task_struct *t);
 bool hop_task_in_service(struct task_struct *t, struct hop_service *svc);
 void hop_request_abort(struct hop_frame *f, enum hop_abort_reason why, int sig);
 void hop_frames_unwind_dying(void);
+void hop_frame_put(struct hop_frame *f);
 extern atomic_t hop_nr_frames;
+int hop_engine_init(void);
 void hop_engine_exit(void);
 
 /* hooks.c: the do_exit kprobe and the signal_generate probe. */

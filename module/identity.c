@@ -46,6 +46,24 @@ static void hop_signals_init(void)
 }
 
 /*
+ * Swap current's blocked mask.  sigprocmask() also retargets shared pending
+ * signals to other threads when a thread blocks them; a hop need not: a
+ * signal that arrives for the process during the hop ends the hop
+ * (hooks.c), and one already pending waits the hop's few microseconds.
+ */
+static void hop_set_blocked(const sigset_t *set, sigset_t *old)
+{
+	struct task_struct *tsk = current;
+
+	spin_lock_irq(&tsk->sighand->siglock);
+	if (old)
+		*old = tsk->blocked;
+	tsk->blocked = *set;
+	recalc_sigpending();
+	spin_unlock_irq(&tsk->sighand->siglock);
+}
+
+/*
  * Install @next as current's mm.  Callable from the exit hook, so it must not
  * sleep: interrupts go off to hold back TLB-flush IPIs while loaded_mm and
  * current->mm disagree.  The caller owns the references on both mms.
@@ -92,6 +110,59 @@ unsigned int hop_fpu_size(void)
 	return current->thread.fpu.fpstate->size;
 }
 
+/*
+ * Where each XSAVE component ends in the task's buffer, so that a hop copies
+ * the caller's FPU state only as far as it is in use: the legacy area and
+ * the header always, then up to the end of the highest component that
+ * XSTATE_BV says is not in its init state (XRSTOR puts the others in their
+ * init state whatever the buffer holds).  0: unknown, copy everything.
+ */
+static unsigned int hop_xstate_end[64];
+#define HOP_XSAVE_HDR_END 576	/* legacy area (512) + XSAVE header (64) */
+
+static void hop_xstate_layout_init(void)
+{
+	struct fpstate *fps = current->thread.fpu.fpstate;
+	u64 xcomp = fps->regs.xsave.header.xcomp_bv;
+	unsigned int i, eax, ebx, ecx, edx, off = HOP_XSAVE_HDR_END;
+
+	if (!cpu_feature_enabled(X86_FEATURE_XSAVE))
+		return;
+	for (i = 2; i < 64; i++) {
+		cpuid_count(0xd, i,	/* CPUID leaf 0xD: XSAVE components */
+			    &eax, &ebx, &ecx, &edx);
+		if (xcomp & XCOMP_BV_COMPACTED_FORMAT) {
+			/* Compacted (XSAVES): packed in bit order, some 64-byte aligned. */
+			if (!(xcomp & BIT_ULL(i)))
+				continue;
+			if (ecx & 2)
+				off = ALIGN(off, 64);
+			off += eax;
+			hop_xstate_end[i] = off;
+		} else if (eax && ebx) {
+			/* Standard format: fixed offsets (user components only). */
+			hop_xstate_end[i] = ebx + eax;
+		}
+		if (hop_xstate_end[i] > fps->size)
+			hop_xstate_end[i] = 0;
+	}
+}
+
+/* Bytes of @fps to save so that restoring them gives back the same state. */
+static unsigned int hop_xstate_used(const struct fpstate *fps)
+{
+	u64 bv;
+	unsigned int end;
+
+	if (!cpu_feature_enabled(X86_FEATURE_XSAVE))
+		return fps->size;
+	bv = fps->regs.xsave.header.xfeatures & ~(XFEATURE_MASK_FP | XFEATURE_MASK_SSE);
+	if (!bv)
+		return HOP_XSAVE_HDR_END;
+	end = hop_xstate_end[fls64(bv) - 1];
+	return end ?: fps->size;
+}
+
 /* Save the caller's FPU/vector registers and give the handler a clean set. */
 static void hop_fpu_save_scrub(struct hop_frame *f)
 {
@@ -100,7 +171,7 @@ static void hop_fpu_save_scrub(struct hop_frame *f)
 	/* Flushes live user registers into fpstate; exit to user reloads them. */
 	kernel_fpu_begin_mask(0);
 	fps = current->thread.fpu.fpstate;
-	f->fpu_size = min(fps->size, f->fpu_size);
+	f->fpu_size = min3(fps->size, f->fpu_size, hop_xstate_used(fps));
 	memcpy(f->fpu, &fps->regs, f->fpu_size);
 	if (cpu_feature_enabled(X86_FEATURE_XSAVE)) {
 		/* Every component in its init state; xcomp_bv stays valid. */
@@ -121,7 +192,11 @@ static void hop_fpu_restore(struct hop_frame *f)
 
 	kernel_fpu_begin_mask(0);
 	fps = current->thread.fpu.fpstate;
-	/* An fpstate that grew meanwhile (XFD) keeps its own tail in init state. */
+	/*
+	 * The saved prefix holds the header, whose XSTATE_BV marks every
+	 * component past it as init: the handler's leftovers there are never
+	 * loaded.  An fpstate that grew meanwhile (XFD) likewise.
+	 */
 	memcpy(&fps->regs, f->fpu, min(fps->size, f->fpu_size));
 	kernel_fpu_end();
 }
@@ -265,7 +340,7 @@ void hop_identity_enter(struct hop_frame *f, struct hop_service *svc,
 	f->pkru = read_pkru();
 	if (hop_ksyms.init_pkru_value)
 		write_pkru(READ_ONCE(*hop_ksyms.init_pkru_value));
-	sigprocmask(SIG_SETMASK, &hop_hop_blocked, &f->blocked);
+	hop_set_blocked(&hop_hop_blocked, &f->blocked);
 	hop_rseq_park(tsk, &f->rseq);
 	f->sas_ss_sp = tsk->sas_ss_sp;
 	f->sas_ss_size = tsk->sas_ss_size;
@@ -315,7 +390,7 @@ void hop_identity_leave(struct hop_frame *f)
 	hop_fpu_restore(f);
 	write_pkru(f->pkru);
 	/* Signals that arrived during the hop are delivered now, to the caller. */
-	sigprocmask(SIG_SETMASK, &f->blocked, NULL);
+	hop_set_blocked(&f->blocked, NULL);
 	/* The cpu/mm_cid fields of the caller's rseq area are stale: refresh. */
 	rseq_set_notify_resume(current);
 }
@@ -367,5 +442,6 @@ long hop_switch_probe(struct hop_service *svc)
 int hop_identity_init(void)
 {
 	hop_signals_init();
+	hop_xstate_layout_init();
 	return 0;
 }

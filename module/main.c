@@ -138,9 +138,12 @@ static int __init hop_init(void)
 	err = hop_identity_init();
 	if (err)
 		return err;
-	err = hop_async_init();
+	err = hop_engine_init();
 	if (err)
 		return err;
+	err = hop_async_init();
+	if (err)
+		goto err_engine;
 	err = hop_device_init();
 	if (err)
 		goto err_async;
@@ -171,6 +174,8 @@ err_device:
 	hop_device_exit();
 err_async:
 	hop_async_exit();
+err_engine:
+	hop_engine_exit();
 	return err;
 }
 

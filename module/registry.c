@@ -190,8 +190,16 @@ void hop_release_slot(struct hop_service *svc, unsigned int slot)
 	__clear_bit(slot, svc->busy);
 	drained = !--svc->in_flight;
 	spin_unlock_irqrestore(&svc->lock, flags);
-	wake_up(&svc->slot_wq);
-	if (drained)
+	/*
+	 * Wake-ups only for someone waiting.  The unlock above orders the
+	 * cleared bit before the check; a waiter adds itself to the queue
+	 * before it tests for a free slot (prepare_to_wait, then the test),
+	 * so one of the two sees the other.
+	 */
+	smp_mb();
+	if (waitqueue_active(&svc->slot_wq))
+		wake_up(&svc->slot_wq);
+	if (drained && waitqueue_active(&svc->drain_wq))
 		wake_up_all(&svc->drain_wq);
 }
 
