@@ -120,7 +120,7 @@ if [ -n "$plugin" ]; then
 	case $run in
 	*,*) echo "run-vm: a plugin's output path cannot hold a comma" >&2; exit 2 ;;
 	esac
-	plugin_args=(-plugin "$(realpath "$plugin"),arg=$run/hopinsn.txt")
+	plugin_args=(-plugin "$(realpath "$plugin"),out=$run/hopinsn.txt")
 fi
 # The commit the guest's tree was built from, for every result it writes.
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || true)
