@@ -45,7 +45,7 @@ def load(path):
 # the values are instruction counts and never shown as time; under plain TCG
 # they are emulated nanoseconds, good for ratios only; under KVM (or on a
 # host) they are real time, shown in microseconds.  Rows without "accel"
-# predate it and all came from TCG guests.
+# predate it: TCG guests where the TCG hint says so, else host runs.
 UNITS = {
     "icount": {"short": "instr", "long": "instructions (-icount: 1 guest ns = 1 instruction)", "div": 1},
     "tcg": {"short": "TCG ns", "long": "TCG ns (emulated, ratios only)", "div": 1},
@@ -57,7 +57,10 @@ UNIT = UNITS["tcg"]
 
 def set_unit(rows):
     global UNIT
-    accel = next((r["accel"] for r in rows if r.get("accel")), "tcg")
+    accel = next((r["accel"] for r in rows if r.get("accel")), None)
+    if accel is None:
+        # Older lines: TCG guests, or a run on the host itself.
+        accel = "tcg" if any(r.get("tcg") for r in rows) else "host"
     UNIT = UNITS.get(accel, UNITS["tcg"])
     return accel
 
