@@ -4,8 +4,11 @@
 #   make                 everything below build/
 #   make check           install what is missing, build, run every test on every kernel
 #   make demo            boot the 6.12 guest and run examples/demo.sh there
-#   make vm-run CMD='...' [KERNEL=6.1|6.12|debug] [APPEND='...'] [TIMEOUT=s]
-#   make bench [BENCH_MODE=full|pti|quick]   run bench/run.sh in the guest (KERNEL=6.12)
+#   make vm-run CMD='...' [KERNEL=6.1|6.12|debug] [APPEND='...'] [TIMEOUT=s] [ICOUNT=1] [ACCEL=tcg|kvm]
+#   make bench [BENCH_MODE=full|pti|quick|insn]   run bench/run.sh in the guest (KERNEL=6.12)
+#   make bench ICOUNT=1 [PLUGIN=0]   the same under -icount shift=0,sleep=off: times are
+#                        instruction counts; BENCH_MODE defaults to insn there, and the
+#                        instruction-class plugin (build/bench/hopinsn.so) rides along
 #   make debug-kernel    build (once, cached) the 6.12 debug guest kernel: KASAN, lockdep, kmemleak...
 #   make check-debug     every test on the debug kernel, then a kmemleak scan after rmmod hop
 #   make deps            install missing packages and fetch the guest kernels
@@ -21,7 +24,15 @@ APPEND ?=
 # Recipes read these from the environment, so that CMD needs no quoting, and
 # $(value) keeps make from expanding the $(...) and $$ written in them.
 BENCH_MODE ?=
-export HOP_CACHE KERNEL TIMEOUT BENCH_MODE
+# ICOUNT=1: boot under TCG with -icount shift=0,sleep=off (1 ns of guest
+# time per instruction; never KVM).  ACCEL=auto|tcg|kvm otherwise: auto is
+# KVM where /dev/kvm is usable, else TCG.  PLUGIN=1 loads the
+# instruction-class plugin (TCG or icount only; make bench ICOUNT=1 loads it
+# unless PLUGIN=0).
+ICOUNT ?=
+ACCEL ?= auto
+PLUGIN ?=
+export HOP_CACHE KERNEL TIMEOUT BENCH_MODE ICOUNT ACCEL PLUGIN
 export HOP_CMD := $(value CMD)
 export HOP_APPEND := $(value APPEND)
 
@@ -59,6 +70,11 @@ EXAMPLES := $(patsubst examples/%.c,build/examples/%,$(wildcard examples/*.c))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_OBJS := $(BENCH_SRCS:bench/%.c=build/bench/obj/%.o)
 BENCH := $(if $(BENCH_SRCS),build/bench/hopbench)
+# The QEMU TCG plugin that counts instruction classes (bench/plugin/).
+PLUGIN_SO := $(if $(wildcard bench/plugin/hopinsn.c),build/bench/hopinsn.so)
+# $(call vm_args,PLUGIN?): run-vm.sh's options from KERNEL, TIMEOUT, ACCEL, ICOUNT.
+vm_args = -k "$$KERNEL" -t "$$TIMEOUT" -A "$$ACCEL" $(if $(filter 1,$(ICOUNT)),-i) \
+	$(if $(filter 1,$(1)),-p $(PLUGIN_SO))
 
 INITRAMFS := $(foreach r,$(RELEASES),build/vm/$(r)/initramfs.cpio)
 
@@ -71,7 +87,7 @@ modules: $(MODULES)
 lib: $(LIB)
 selftests: $(TESTS)
 examples: $(EXAMPLES)
-bench-build: $(BENCH)
+bench-build: $(BENCH) $(PLUGIN_SO)
 kselftests: $(KSELFTESTS)
 
 # --- hop.ko, once per kernel ------------------------------------------------
@@ -133,6 +149,12 @@ build/bench/obj/%.o: bench/%.c | $(KSFT_HDR)
 build/bench/hopbench: $(BENCH_OBJS) build/lib/libhop.a
 	$(CC) $(CFLAGS) -o $@ $(BENCH_OBJS) $(LDLIBS)
 
+# Declares the few QEMU plugin API v1 functions it uses itself: Debian
+# packages no qemu-plugin.h.  No -Werror exemption: it builds clean.
+build/bench/hopinsn.so: bench/plugin/hopinsn.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Wall -Wextra $(WERROR) -shared -fPIC -fvisibility=hidden -o $@ $<
+
 $(KSFT_HDR): $(LINUX_SRC_TAR)
 	@echo "  EXTRACT kselftest headers from $<"
 	@# --touch: the headers must look newer than the tarball, or this reruns
@@ -167,7 +189,7 @@ deps:
 # kernel releases are resolved again after a fallback install.
 vm-run: deps
 	@$(MAKE) --no-print-directory vm-prep $(if $(filter debug,$(KERNEL)),debug-prep)
-	@$(VM)/run-vm.sh -k "$$KERNEL" -t "$$TIMEOUT" -a "$$HOP_APPEND" -- "$$HOP_CMD"
+	@$(VM)/run-vm.sh $(call vm_args,$(PLUGIN)) -a "$$HOP_APPEND" -- "$$HOP_CMD"
 
 check: deps
 	@$(MAKE) --no-print-directory vm-prep
@@ -180,7 +202,7 @@ demo: deps
 bench: deps
 	@[ -x bench/run.sh ] || { echo "bench/run.sh does not exist yet"; exit 1; }
 	@$(MAKE) --no-print-directory vm-prep
-	@$(VM)/run-vm.sh -k "$$KERNEL" -t "$$TIMEOUT" -- "bench/run.sh $$BENCH_MODE"
+	@$(VM)/run-vm.sh $(call vm_args,$(or $(PLUGIN),$(ICOUNT))) -- "bench/run.sh $${BENCH_MODE:-$(if $(filter 1,$(ICOUNT)),insn)}"
 
 # --- the debug kernel --------------------------------------------------------
 # Built from linux-source-6.12 with the kernel's bug detectors on (see

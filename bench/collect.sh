@@ -8,8 +8,10 @@
 # newest out/vm/* holding bench-*.jsonl).  Each bench-MODE.jsonl in it
 # becomes bench/results/KERNEL-DATE-MODE[-LABEL].jsonl, with KERNEL and DATE
 # taken from the results themselves.  Then bench/report.py rewrites
-# bench/results/table.md and the PNGs from the newest full run and the newest
-# pti run of each kernel and boot options (BENCH_NO_REPORT=1: copy only).
+# bench/results/table.md and the PNGs from the newest full run, the newest
+# insn run (make bench ICOUNT=1) and the newest pti run of each kernel and
+# boot options (BENCH_NO_REPORT=1: copy only).  The plugin's raw windows
+# (hopinsn.txt) are copied beside an insn run's results.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -46,6 +48,9 @@ for f in "$run"/bench-*.jsonl; do
 	dest=$results/$1-$2-$mode${label:+-$label}.jsonl
 	cp "$f" "$dest"
 	[ -f "$run/bench-$mode.log" ] && cp "$run/bench-$mode.log" "${dest%.jsonl}.log"
+	if [ -f "$run/hopinsn.txt" ]; then
+		cp "$run/hopinsn.txt" "${dest%.jsonl}.hopinsn.txt"
+	fi
 	copied+=("$dest")
 	echo "collect: $dest"
 done
@@ -58,6 +63,8 @@ done
 full=$(ls -t "$results"/*-full.jsonl 2>/dev/null | head -n 1 || true)
 # A host run of the transports that need no hop.ko (collect.sh DIR host).
 full="$full $(ls -t "$results"/*-full-host.jsonl 2>/dev/null | head -n 1 || true)"
+# The newest instruction-count run (make bench ICOUNT=1, mode insn).
+full="$full $(ls -t "$results"/*-insn.jsonl "$results"/*-insn-*.jsonl 2>/dev/null | head -n 1 || true)"
 pti=${BENCH_PTI_FILES:-}
 if [ -z "$pti" ]; then
 	# Newest first, one file per kernel and boot options.

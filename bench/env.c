@@ -163,5 +163,17 @@ void bench_print_env(FILE *f)
 		tcg ? "true" : "false");
 	fprintf(f, "\"clocksource\":\"");
 	json_str(f, clk);
-	fprintf(f, "\",\"date\":\"%s\"", date);
+	fprintf(f, "\",\"date\":\"%s\",", date);
+	/*
+	 * From the VM runner (selftests/vm/run-vm.sh): how the guest was run
+	 * (tcg, icount: every time is an instruction count, or kvm) and the
+	 * commit of the tree it runs.  "host" and "unknown" outside a guest.
+	 */
+	fprintf(f, "\"accel\":\"");
+	json_str(f, getenv("HOP_ACCEL") && *getenv("HOP_ACCEL") ?
+		 getenv("HOP_ACCEL") : "host");
+	fprintf(f, "\",\"commit\":\"");
+	json_str(f, getenv("HOP_COMMIT") && *getenv("HOP_COMMIT") ?
+		 getenv("HOP_COMMIT") : "unknown");
+	fprintf(f, "\"");
 }

@@ -40,10 +40,43 @@ def load(path):
     return rows
 
 
+# The unit of every "_ns" value of the file being reported, from its rows'
+# "accel": under -icount the guest clock advances 1 ns per instruction, so
+# the values are instruction counts and never shown as time; under plain TCG
+# they are emulated nanoseconds, good for ratios only; under KVM (or on a
+# host) they are real time, shown in microseconds.  Rows without "accel"
+# predate it: TCG guests where the TCG hint says so, else host runs.
+UNITS = {
+    "icount": {"short": "instr", "long": "instructions (-icount: 1 guest ns = 1 instruction)", "div": 1},
+    "tcg": {"short": "TCG ns", "long": "TCG ns (emulated, ratios only)", "div": 1},
+    "kvm": {"short": "us", "long": "microseconds (KVM)", "div": 1000},
+    "host": {"short": "us", "long": "microseconds (no VM)", "div": 1000},
+}
+UNIT = UNITS["tcg"]
+
+
+def set_unit(rows):
+    global UNIT
+    accel = next((r["accel"] for r in rows if r.get("accel")), None)
+    if accel is None:
+        # Older lines: TCG guests, or a run on the host itself.
+        accel = "tcg" if any(r.get("tcg") for r in rows) else "host"
+    UNIT = UNITS.get(accel, UNITS["tcg"])
+    return accel
+
+
 def us(ns):
+    """A time value of the current file in its unit (see UNITS)."""
     if ns is None:
         return "–"
-    return f"{ns / 1000:.1f}" if ns < 100000 else f"{ns / 1000:.0f}"
+    v = ns / UNIT["div"]
+    if UNIT["div"] == 1:
+        return f"{v:.0f}"
+    return f"{v:.1f}" if v < 100 else f"{v:.0f}"
+
+
+def u():
+    return UNIT["short"]
 
 
 def kops(v):
@@ -110,7 +143,7 @@ def plot_latency(rows, placement, png, tmp):
             for t in present:
                 r = pick(rows, transport=t, payload=p, placement=placement,
                          clients=1)
-                vals.append(f"{r['p50_ns'] / 1000:.3f}" if r else "NaN")
+                vals.append(f"{r['p50_ns'] / UNIT['div']:.3f}" if r else "NaN")
             f.write(f'"{size(p)}" ' + " ".join(vals) + "\n")
     e = env_of(rows)
     cols = ", ".join(f"'' using {i + 2} title '{t}'" for i, t in enumerate(present))
@@ -122,7 +155,7 @@ set style fill solid 0.85 border -1
 set boxwidth 0.9
 set xrange [-0.6:3.6]
 set logscale y
-set ylabel 'p50 round trip (us, log scale)'
+set ylabel 'p50 round trip ({u()}, log scale)'
 set xlabel 'payload each way'
 set key outside right top
 set grid ytics
@@ -157,20 +190,69 @@ plot {', '.join(parts)}
     return True
 
 
+CLASSES = [("insn_user", "user"), ("insn_kernel", "kernel"),
+           ("cr3_writes", "CR3 writes"), ("wrmsr", "WRMSR"), ("xsave", "XSAVE*"),
+           ("xrstor", "XRSTOR*"), ("syscalls", "SYSCALL"), ("lock_insns", "LOCK"),
+           ("rep_insns", "REP execs"), ("rep_starts", "REP starts")]
+
+
+def report_classes(rows, md):
+    """The plugin's counts (bench/plugin/hopinsn.c), per round trip."""
+    have = [r for r in rows if "insn_total" in r and not r.get("skipped")]
+    if not have:
+        return
+    md.append("### Instructions per round trip by class (TCG plugin)\n")
+    md.append("Counted by bench/plugin/hopinsn.c between markers around each "
+              "repetition's timed loop, divided by the round trips: the loop "
+              "and the whole clock pair included, both vCPUs summed.  "
+              "`total` is user + kernel and equals the instructions -icount "
+              "charges to the loop (1e9 / ops/s); p50/mean/p99 are the "
+              "bench's per-sample figures.  `REP execs`: executions of "
+              "REP string instructions, one per iteration (and, under "
+              "-icount, one more that finds RCX = 0), each one instruction; "
+              "`REP starts`: REP instructions begun.  `total - REP execs + "
+              "REP starts` counts each REP once.\n")
+    md.append("| transport | payload | p50 | mean | p99 | total | "
+              + " | ".join(n for _, n in CLASSES) + " | REP collapsed |")
+    md.append("|---|---:|" + "---:|" * (5 + len(CLASSES)))
+    for r in have:
+        coll = r["insn_total"] - r["rep_insns"] + r["rep_starts"]
+        md.append(f"| {r['transport']} | {r['payload']} | {us(r.get('p50_ns'))} | "
+                  f"{us(r.get('mean_ns'))} | {us(r.get('p99_ns'))} | "
+                  f"{r['insn_total']:.0f} | "
+                  + " | ".join(f"{r[k]:.0f}" if r[k] >= 100 else f"{r[k]:g}"
+                               for k, _ in CLASSES) + f" | {coll:.0f} |")
+    md.append("")
+
+
 def report_file(path, rows, outdir, tmp, md):
     stem = os.path.splitext(os.path.basename(path))[0]
     e = env_of(rows)
     md.append(f"## `{os.path.basename(path)}`\n")
     md += env_lines(e)
     md.append("")
-    md.append("Times are microseconds per round trip (median over repetitions of "
+    accel = set_unit(rows)
+    md.append(f"- accel `{accel}`, commit `{e.get('commit', 'unknown')}`\n")
+    md.append(f"Values are {UNIT['long']} per round trip (median over repetitions of "
               "each repetition's percentile); ops/s likewise.  Compare only "
               "within this section: same guest, same boot.\n")
+    if accel == "icount":
+        md.append("Under `-icount shift=0,sleep=off` every value is a count of "
+                  "instructions, identical from boot to boot.  The guest clock "
+                  "sums the instructions of both vCPUs, so only one-client "
+                  "same-CPU latency cells are meaningful; cross-CPU, throughput "
+                  "and ops/s figures are not.  A REP iteration counts as one "
+                  "instruction; a CR3 write, WRMSR or XSAVE as one although "
+                  "each costs tens to hundreds of cycles on hardware (see the "
+                  "class counts below).\n")
+    elif accel == "tcg":
+        md.append("Plain TCG: emulated time, mostly QEMU's own overhead.  Use "
+                  "ratios only.\n")
 
     floors = [pick(rows, transport=t) for t in FLOORS]
     if any(floors):
         md.append("### Floors\n")
-        md.append("| floor | p50 us | p99 us | what |")
+        md.append(f"| floor | p50 {u()} | p99 {u()} | what |")
         md.append("|---|---:|---:|---|")
         what = {"null-syscall": "getppid()", "null-ioctl": "HOP_IOC_NOP",
                 "mm-switch": "HOP_IOC_SWITCH_PROBE: into the service's mm and back"}
@@ -188,7 +270,7 @@ def report_file(path, rows, outdir, tmp, md):
         if not have:
             continue
         md.append(f"### Latency, 1 client, {placement} CPU\n")
-        md.append("p50 / p99 / p99.9 in us, and p50 as a multiple of hop's p50 "
+        md.append(f"p50 / p99 / p99.9 in {u()}, and p50 as a multiple of hop's p50 "
                   "at the same payload.\n")
         md.append("| transport | " + " | ".join(size(p) for p in PAYLOADS) + " |")
         md.append("|---|" + "---:|" * len(PAYLOADS))
@@ -212,6 +294,8 @@ def report_file(path, rows, outdir, tmp, md):
                         placement, os.path.join(outdir, png), tmp):
             md.append(f"![latency {placement}]({png})\n")
 
+    report_classes(rows, md)
+
     for placement in ("spread", "same"):
         have = [t for t in TRANSPORTS if any(
             pick(rows, transport=t, payload=64, placement=placement, clients=n,
@@ -220,7 +304,7 @@ def report_file(path, rows, outdir, tmp, md):
             continue
         ns = (1, 2, 4, 8)
         md.append(f"### Throughput, 64 B, N clients, placement {placement}\n")
-        md.append("kops/s (all clients together); p99 us in brackets.  "
+        md.append(f"kops/s (all clients together); p99 {u()} in brackets.  "
                   + ("spread: client i on CPU i % ncpus, server not pinned."
                      if placement == "spread" else
                      "same: every client and the server on CPU 0.") + "\n")
@@ -251,7 +335,7 @@ def report_file(path, rows, outdir, tmp, md):
                        key=lambda r: r["clients"])
     if slot_rows:
         md.append("### hop with 2 slots against more clients (spread)\n")
-        md.append("| clients | kops/s | p50 us | p99 us | p99.9 us |")
+        md.append(f"| clients | kops/s | p50 {u()} | p99 {u()} | p99.9 {u()} |")
         md.append("|---:|---:|---:|---:|---:|")
         for r in slot_rows:
             md.append(f"| {r['clients']} | {kops(r['ops_per_s'])} | {us(r['p50_ns'])} | "
@@ -261,13 +345,13 @@ def report_file(path, rows, outdir, tmp, md):
         dat = os.path.join(tmp, "slots.dat")
         with open(dat, "w") as f:
             for r in slot_rows:
-                f.write(f"{r['clients']} {r['ops_per_s']} {r['p50_ns'] / 1000} "
-                        f"{r['p99_ns'] / 1000}\n")
+                f.write(f"{r['clients']} {r['ops_per_s']} {r['p50_ns'] / UNIT['div']} "
+                        f"{r['p99_ns'] / UNIT['div']}\n")
         gnuplot(TERM + f"""set output '{os.path.join(outdir, png)}'
 set title "hop, 2 slots, 64 B, clients beyond the slots ({e.get('kernel')})"
 set xlabel 'client threads'
 set ylabel 'round trips per second'
-set y2label 'us (log scale)'
+set y2label '{u()} (log scale)'
 set yrange [0:*]
 set logscale y2
 set ytics nomirror
@@ -276,8 +360,8 @@ set xtics (1,2,3,4,6,8)
 set grid
 set key outside right top
 plot '{dat}' using 1:2 with linespoints lw 2 title 'ops/s', \\
-     '' using 1:3 axes x1y2 with linespoints lw 2 dt 2 title 'p50 us', \\
-     '' using 1:4 axes x1y2 with linespoints lw 2 dt 3 title 'p99 us'
+     '' using 1:3 axes x1y2 with linespoints lw 2 dt 2 title 'p50 {u()}', \\
+     '' using 1:4 axes x1y2 with linespoints lw 2 dt 3 title 'p99 {u()}'
 """)
         md.append(f"![slots]({png})\n")
 
@@ -301,8 +385,8 @@ plot '{dat}' using 1:2 with linespoints lw 2 title 'ops/s', \\
                 md.append(f"| {t} | {pl} | {us(a and a['p50_ns'])} | {us(a and a['p99_ns'])} | "
                           f"{us(b and b['p50_ns'])} | {us(b and b['p99_ns'])} | {ratio} |")
                 nbars += 1
-                f.write(f'"{t} {pl}" {a["p99_ns"] / 1000 if a else "NaN"} '
-                        f'{b["p99_ns"] / 1000 if b else "NaN"}\n')
+                f.write(f'"{t} {pl}" {a["p99_ns"] / UNIT["div"] if a else "NaN"} '
+                        f'{b["p99_ns"] / UNIT["div"] if b else "NaN"}\n')
         md.append("")
         png = f"{stem}-stress.png"
         gnuplot(TERM + f"""set output '{os.path.join(outdir, png)}'
@@ -311,7 +395,7 @@ set style data histogram
 set style histogram cluster gap 1
 set style fill solid 0.85 border -1
 set logscale y
-set ylabel 'p99 round trip (us, log scale)'
+set ylabel 'p99 round trip ({u()}, log scale)'
 set xrange [-0.6:{nbars - 0.4}]
 set key outside right top
 set grid ytics
@@ -343,7 +427,7 @@ plot '{dat}' using 2:xtic(1) title 'idle', '' using 3 title 'CPU hogs'
         md.append("### Interrupt path: a spawned thread against an existing one\n")
         md.append("Measured by hop.ko for each completion (hopbench --irq, the two "
                   "modes alternating within one run); device: "
-                  f"{irq[0].get('device', '?')}.  Microseconds, median of "
+                  f"{irq[0].get('device', '?')}.  {UNIT['long']}, median of "
                   f"{irq[0].get('reps')} repetitions of {irq[0].get('iters')} calls.\n")
         md.append("| delivery | irq to thread p50 | irq to thread p99 | irq to completion p50 | irq to completion p99 |")
         md.append("|---|---:|---:|---:|---:|")
@@ -358,11 +442,11 @@ plot '{dat}' using 2:xtic(1) title 'idle', '' using 3 title 'CPU hogs'
         pipe = pick(rows, transport="pipe", payload=64, placement="same", clients=1,
                     condition="")
         for r in perf:
-            line = (f"- {r['placement']}: {us(r['mean_ns'])} us per round trip "
+            line = (f"- {r['placement']}: {us(r['mean_ns'])} {u()} per round trip "
                     f"(mean of {r['iters']}; {r.get('tool')})")
             if pipe and r["placement"] == "same":
-                line += (f"; hopbench pipe 64 B same: p50 {us(pipe['p50_ns'])} us, "
-                         f"mean {us(pipe.get('mean_ns'))} us")
+                line += (f"; hopbench pipe 64 B same: p50 {us(pipe['p50_ns'])} {u()}, "
+                         f"mean {us(pipe.get('mean_ns'))} {u()}")
             md.append(line)
         md.append("")
 
@@ -384,9 +468,10 @@ def report_pti(runs, outdir, tmp, md):
     """runs: [(path, rows)] from run.sh's pti mode, one per kernel cmdline."""
     md.append("## hop and pipe with and without PTI and PCID\n")
     md.append("One guest boot per line (bench/run-claims.sh); ratios are within a "
-              "line.  p50 us.\n")
+              f"line.  p50 in {UNIT['long']}.\n")
     md.append("| kernel | cmdline | PTI | PCID | null-syscall | null-ioctl | mm-switch | hop 64 B | pipe 64 B | futex 64 B | pipe / hop | futex / hop |")
     md.append("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    set_unit([r for _, rows in runs for r in rows])
     for path, rows in runs:
         e = env_of(rows)
         get = {t: pick(rows, transport=t) for t in FLOORS + ["hop", "pipe", "futex"]}
@@ -417,8 +502,11 @@ def main():
     md = ["# hopbench results\n",
           "Generated by bench/report.py from " +
           ", ".join(f"`{os.path.basename(f)}`" for f in a.files) + ".  "
-          "Under QEMU TCG (no KVM here) absolute times mean nothing and vary "
-          "several-fold between boots: read ratios within one section.\n"]
+          "Each section says how its guest ran: under `-icount` (accel "
+          "`icount`) values are instruction counts, under plain TCG emulated "
+          "nanoseconds whose absolute values mean nothing and vary several-fold "
+          "between boots (read ratios within one section), under KVM real "
+          "time.\n"]
     pti_runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for path in a.files:

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # bench/run.sh: the benchmark suite, run inside the test guest (make bench), writing JSON lines to $HOP_OUT.
 #
-#   bench/run.sh [full|pti|quick]
+#   bench/run.sh [full|pti|quick|insn]
 #
 #   full   (default) floors; latency of every transport at 0, 64, 4096 and
 #          65536 bytes, same and cross CPU; throughput against 1..8 clients;
@@ -14,12 +14,19 @@
 #          bench/run-claims.sh runs once per kernel command line
 #          (nopti, nopcid), which the guest cannot change itself.
 #   quick  one small cell per transport, to check that everything runs.
+#   insn   the floors and every transport at 0, 64 and 4096 bytes, one
+#          client, same CPU: the cells that mean something when the guest
+#          runs under -icount (make bench ICOUNT=1, its default mode), where
+#          every time is an instruction count summed over both vCPUs.
 #
 # The repository is read-only in the guest: results go to
 # $HOP_OUT/bench-<mode>.jsonl (one JSON line per result) and a log next to
 # it; bench/collect.sh copies them to bench/results/ on the host.
 # Environment: HOPBENCH (the binary, default build/bench/hopbench),
 # BENCH_REPS, BENCH_ITERS (scale the whole suite), BENCH_CELL_TIMEOUT.
+# From the VM runner: HOP_ACCEL and HOP_COMMIT, which every line carries,
+# and HOP_INSN_FILE, the instruction-class plugin's output (run-vm.sh -p):
+# each one-client cell then gets the plugin's counts per round trip.
 set -u
 
 mode=${1:-full}
@@ -37,6 +44,12 @@ slow_iters=${BENCH_SLOW_ITERS:-$((iters / 5))}
 # A cell that takes longer than this is cut off (and says so) rather than
 # eating the suite's time limit; cross-CPU wake-ups under TCG can be slow.
 cell_timeout=${BENCH_CELL_TIMEOUT:-60}
+# Under -icount shift=0,sleep=off the guest clock is no timer: while the
+# guest waits for the host (9p reads of the program and its libraries) the
+# clock jumps from timer to timer, so a guest second can pass in a host
+# millisecond, and a 60 s limit cut pipe, futex and uring cells that ran
+# fine.  No per-cell limit there (0); run-vm.sh's host-side limit stays.
+[ "${HOP_ACCEL:-}" = icount ] && cell_timeout=${BENCH_CELL_TIMEOUT:-0}
 res=$out/bench-$mode.jsonl
 log=$out/bench-$mode.log
 
@@ -48,17 +61,52 @@ t_start=$(date +%s)
 
 say() { echo "bench: $*" | tee -a "$log" >&2; }
 
+accel=${HOP_ACCEL:-host}
+commit=${HOP_COMMIT:-unknown}
+insn_file=${HOP_INSN_FILE:-}
+
+# The plugin's windows since line $2 of its file (one per repetition of a
+# one-client cell, appended by QEMU on the host and read here through the
+# 9p share), summed and divided by the round trips, added to JSON line $1.
+# Anything wrong leaves the line as it was, with a note.
+insn_merge() {
+	python3 - "$1" "$insn_file" "$2" <<-'EOF' 2>>"$log" || printf '%s\n' "$1"
+		import json, sys
+		row = json.loads(sys.argv[1])
+		with open(sys.argv[2]) as f:
+		    wins = [json.loads(l) for l in f.read().splitlines()[int(sys.argv[3]):]
+		            if l.startswith("{") and "window" in l]
+		keys = ["insn_user", "insn_kernel", "cr3_writes", "wrmsr", "xsave",
+		        "xrstor", "syscalls", "lock_insns", "rep_insns", "rep_starts"]
+		if row.get("clients") != 1 or row.get("skipped"):
+		    pass
+		elif len(wins) != row.get("reps"):
+		    row["insn_note"] = f"{len(wins)} plugin windows for {row.get('reps')} repetitions"
+		else:
+		    rt = len(wins) * row["iters"]
+		    for k in keys:
+		        row[k] = round(sum(w[k] for w in wins) / rt, 1)
+		    row["insn_total"] = round(row["insn_user"] + row["insn_kernel"], 1)
+		    row["insn_windows"] = len(wins)
+		print(json.dumps(row, separators=(",", ":")))
+		EOF
+}
+
 # One hopbench invocation; its JSON line goes to the results, or a line that
 # records the failure, so that a gap in a table is never silent.
 cell() {
-	local line rc
+	local line rc seen=0
+	if [ -n "$insn_file" ]; then
+		seen=$(wc -l <"$insn_file" 2>/dev/null || echo 0)
+	fi
 	line=$(timeout "$cell_timeout" "$bin" "$@" 2>>"$log")
 	rc=$?
 	if [ $rc -eq 0 ] && [ -n "$line" ]; then
+		[ -n "$insn_file" ] && line=$(insn_merge "$line" "$seen")
 		printf '%s\n' "$line" >>"$res"
 	else
-		printf '{"error":"hopbench exited %d","args":"%s","kernel":"%s"}\n' \
-			"$rc" "$*" "$(uname -r)" >>"$res"
+		printf '{"error":"hopbench exited %d","args":"%s","kernel":"%s","accel":"%s","commit":"%s"}\n' \
+			"$rc" "$*" "$(uname -r)" "$accel" "$commit" >>"$res"
 		say "FAILED (rc=$rc): hopbench $*"
 	fi
 }
@@ -89,11 +137,11 @@ perf_pipe() {
 		say "perf bench sched pipe failed: $o"
 		return
 	fi
-	printf '{"transport":"perf-sched-pipe","payload":4,"placement":"%s","clients":1,"reps":1,"iters":%d,"p50_ns":null,"mean_ns":%s,"ops_per_s":%s,"tool":"%s","kernel":"%s"}\n' \
+	printf '{"transport":"perf-sched-pipe","payload":4,"placement":"%s","clients":1,"reps":1,"iters":%d,"p50_ns":null,"mean_ns":%s,"ops_per_s":%s,"tool":"%s","kernel":"%s","accel":"%s","commit":"%s"}\n' \
 		"$placement" "$loops" \
 		"$(awk -v u="$us" 'BEGIN { printf "%.0f", u * 1000 }')" \
 		"$(awk -v u="$us" 'BEGIN { printf "%.0f", 1e6 / u }')" \
-		"$(perf --version 2>/dev/null)" "$(uname -r)" >>"$res"
+		"$(perf --version 2>/dev/null)" "$(uname -r)" "$accel" "$commit" >>"$res"
 }
 
 transports="hop pipe futex eventfd unix uring binder"
@@ -181,7 +229,7 @@ run_memory() {
 	done
 }
 
-say "mode=$mode kernel=$(uname -r) reps=$reps iters=$iters slow_iters=$slow_iters -> $res"
+say "mode=$mode kernel=$(uname -r) accel=$accel commit=$commit${insn_file:+ plugin} reps=$reps iters=$iters slow_iters=$slow_iters -> $res"
 setup_binder
 case $mode in
 full)
@@ -209,6 +257,15 @@ pti)
 	done
 	perf_pipe 5000 same
 	;;
+insn)
+	run_floors
+	for p in 0 64 4096; do
+		for t in $transports; do
+			cell --transport "$t" --payload "$p" --placement same \
+				--reps "$reps" --iters "$iters"
+		done
+	done
+	;;
 quick)
 	for t in null-syscall null-ioctl mm-switch $transports; do
 		cell --transport "$t" --payload 64 --reps 3 --iters 100
@@ -216,7 +273,7 @@ quick)
 	cell --memory --transport hop --threads 8
 	;;
 *)
-	echo "usage: bench/run.sh [full|pti|quick]" >&2
+	echo "usage: bench/run.sh [full|pti|quick|insn]" >&2
 	exit 2
 	;;
 esac

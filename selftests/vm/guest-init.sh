@@ -39,9 +39,11 @@ halt() { sync; exec busybox poweroff -f; }
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 hopout "$hoprepo/out" || {
 	echo "hop-vm: cannot mount $hoprepo/out" >/dev/console; result "stage2-failed: out mount"; halt; }
 # env: HOP_KERNEL, HOP_OUT, HOP_KO, HOP_KDIR (the unpacked kernel package),
-# HOP_HEADERS (its unpacked headers tree, empty for the debug kernel).
+# HOP_HEADERS (its unpacked headers tree, empty for the debug kernel),
+# HOP_ACCEL (tcg, icount or kvm), HOP_COMMIT (the host tree's commit) and
+# HOP_INSN_FILE (the TCG plugin's output file, empty without one).
 . "$hoprun/env"
-export HOP_KERNEL HOP_OUT HOP_KO HOP_HEADERS
+export HOP_KERNEL HOP_OUT HOP_KO HOP_HEADERS HOP_ACCEL HOP_COMMIT HOP_INSN_FILE
 
 # The kernel package's modules, writable through an overlay so that depmod or
 # dkms can add to them without touching the cache.

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # run-vm.sh: boot a guest kernel under QEMU with hop.ko loaded, run one command there, report.
 #
-#   run-vm.sh [-k SHORT] [-a APPEND] [-t SECONDS] [-o RUNDIR] [-q] -- COMMAND
+#   run-vm.sh [-k SHORT] [-a APPEND] [-t SECONDS] [-o RUNDIR] [-q] [-i] [-A ACCEL]
+#             [-p PLUGIN.so] -- COMMAND
 #
 #   -k  kernel short name from kernels.conf (default 6.12), or "debug" for
 #       the debug kernel of debug-kernel.sh (KASAN, lockdep, kmemleak...)
@@ -10,25 +11,37 @@
 #   -t  host-side limit for the whole run, boot included (default 600)
 #   -o  run directory, under the repository's out/ (default out/vm/RELEASE-STAMP)
 #   -q  console to RUNDIR/console.log only (for guests run side by side)
+#   -i  deterministic instruction counting: TCG with -icount shift=0,sleep=off,
+#       so that the guest clock advances 1 ns per executed instruction (icount
+#       needs TCG: -i never uses KVM)
+#   -A  auto (default), tcg or kvm.  auto uses KVM where /dev/kvm opens
+#       read-write and the host CPU has VMX or SVM, else single-threaded TCG
+#   -p  load this QEMU TCG plugin (bench/plugin/hopinsn.c) with its output
+#       file RUNDIR/hopinsn.txt, which the guest sees as $HOP_INSN_FILE
 #   HOP_KO=path  load this hop.ko instead of build/RELEASE/hop.ko
 #
 # The guest sees the host's root read-only (with a tmpfs overlay) and the
 # repository's out/ writable, both at their host paths, so COMMAND runs as
-# root in the repository with HOP_KERNEL and HOP_OUT (= RUNDIR) set.  Exit
+# root in the repository with HOP_KERNEL, HOP_OUT (= RUNDIR), HOP_ACCEL
+# (tcg, icount or kvm) and HOP_COMMIT (the tree's commit, "-dirty" when it has
+# uncommitted changes) set.  Exit
 # status: COMMAND's, or non-zero when the kernel log is not clean, rmmod hop
 # failed, or the guest crashed or hung.  Needs what `make vm-prep` builds.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-short=6.12 append= limit=600 run= quiet=
-while getopts k:a:t:o:q opt; do
+short=6.12 append= limit=600 run= quiet= icount= accel=auto plugin=
+while getopts k:a:t:o:qiA:p: opt; do
 	case $opt in
 	k) short=$OPTARG ;;
 	a) append=$OPTARG ;;
 	t) limit=$OPTARG ;;
 	o) run=$OPTARG ;;
 	q) quiet=1 ;;
-	*) sed -n '4,20p' "$0" >&2; exit 2 ;;
+	i) icount=1 ;;
+	A) accel=$OPTARG ;;
+	p) plugin=$OPTARG ;;
+	*) sed -n '4,28p' "$0" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -56,7 +69,7 @@ else
 	ko=$(realpath -m "${HOP_KO:-$repo/build/$release/hop.ko}")
 fi
 kernel="$kdir/boot/vmlinuz-$release"
-for f in "$kernel" "$initrd" "$ko"; do
+for f in "$kernel" "$initrd" "$ko" ${plugin:+"$plugin"}; do
 	[ -f "$f" ] || { echo "run-vm: $f missing (make vm-prep builds it)" >&2; exit 2; }
 done
 
@@ -70,14 +83,59 @@ esac
 case "$repo$run" in
 *[[:space:]]*) echo "run-vm: paths with blanks cannot go on the kernel command line" >&2; exit 2 ;;
 esac
-rm -f "$run/result" "$run/console.log" "$run/dmesg.txt" "$run/kmsg-check.txt"
+rm -f "$run/result" "$run/console.log" "$run/dmesg.txt" "$run/kmsg-check.txt" "$run/hopinsn.txt"
 printf '%s\n' "$*" >"$run/cmd"
+
+# KVM only where it works: /dev/kvm must open read-write (the [ -w ] test
+# alone is not enough for a device node) and the host CPU must have VMX or
+# SVM.  Some sandboxes offer a /dev/kvm that opens and even creates a VM but
+# cannot run this guest ("KVM internal error. Suberror: 1, emulation failure",
+# with no vmx/svm in /proc/cpuinfo), so the CPU flag is checked too.
+kvm_usable() {
+	[ -c /dev/kvm ] || return 1
+	{ exec {fd}<>/dev/kvm; } 2>/dev/null || return 1
+	exec {fd}>&-
+	grep -qwE 'vmx|svm' /proc/cpuinfo
+}
+case $accel in
+auto) if [ -z "$icount" ] && kvm_usable; then accel=kvm; else accel=tcg; fi ;;
+tcg | kvm) ;;
+*) echo "run-vm: -A takes auto, tcg or kvm" >&2; exit 2 ;;
+esac
+if [ -n "$icount" ]; then
+	[ "$accel" = kvm ] && echo "run-vm: -i needs TCG: -A kvm ignored" >&2
+	accel=icount
+fi
+# Single-threaded TCG for both tcg and icount (icount requires it); under
+# icount the guest clock is the instruction count (shift=0: 1 ns each) and
+# an idle guest jumps to its next timer instead of sleeping (sleep=off).
+case $accel in
+kvm) accel_args=(-accel kvm) ;;
+tcg) accel_args=(-accel tcg,thread=single) ;;
+icount) accel_args=(-accel tcg,thread=single -icount shift=0,sleep=off) ;;
+esac
+plugin_args=()
+if [ -n "$plugin" ]; then
+	[ "$accel" = kvm ] && { echo "run-vm: a TCG plugin needs TCG (-A tcg or -i)" >&2; exit 2; }
+	case $run in
+	*,*) echo "run-vm: a plugin's output path cannot hold a comma" >&2; exit 2 ;;
+	esac
+	plugin_args=(-plugin "$(realpath "$plugin"),out=$run/hopinsn.txt")
+fi
+# The commit the guest's tree was built from, for every result it writes.
+commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || true)
+if [ -n "$commit" ] && ! git -C "$repo" diff --quiet HEAD -- 2>/dev/null; then
+	commit=$commit-dirty
+fi
 {
 	printf 'HOP_KERNEL=%q\n' "$release"
 	printf 'HOP_OUT=%q\n' "$run"
 	printf 'HOP_KO=%q\n' "$ko"
 	printf 'HOP_KDIR=%q\n' "$kdir"
 	printf 'HOP_HEADERS=%q\n' "$headers"
+	printf 'HOP_ACCEL=%q\n' "$accel"
+	printf 'HOP_COMMIT=%q\n' "${commit:-unknown}"
+	printf 'HOP_INSN_FILE=%q\n' "${plugin:+$run/hopinsn.txt}"
 } >"$run/env"
 
 if [ -n "$quiet" ]; then
@@ -92,7 +150,7 @@ set +e
 # terminal's foreground process group or it stops on SIGTTOU.
 timeout --foreground --kill-after=10 "$limit" qemu-system-x86_64 \
 	-nodefaults -nographic -no-reboot \
-	-accel tcg,thread=single -cpu max -smp 2 -m 2G \
+	"${accel_args[@]}" "${plugin_args[@]}" -cpu max -smp 2 -m 2G \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 loglevel=5 panic=-1 no_timer_check hoprepo=$repo hoprun=$run $append" \
 	"${console[@]}" -serial chardev:con \
@@ -127,6 +185,6 @@ if [ -n "$rc" ] && [ "$rc" -ne 0 ]; then
 fi
 [ -z "$rc" ] && [ "$status" -eq 0 ] && status=1
 
-echo "run-vm: $release: $([ $status -eq 0 ] && echo ok || echo FAILED) in $((ms / 1000)).$((ms % 1000 / 100))s; logs in ${run#"$repo"/}/" >&2
+echo "run-vm: $release ($accel${plugin:+, plugin}): $([ $status -eq 0 ] && echo ok || echo FAILED) in $((ms / 1000)).$((ms % 1000 / 100))s; logs in ${run#"$repo"/}/" >&2
 for w in "${why[@]}"; do echo "run-vm:   $w" >&2; done
 exit "$status"
