@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -54,6 +55,7 @@ struct hop_slot_rt {
 struct hop_service {
 	int fd;
 	hop_handler_t fn;
+	hop_regs_handler_t regs_fn;
 	void *ctx;
 	size_t msg_size;
 	void *bufs;
@@ -115,6 +117,66 @@ static void hop_handler_entry(struct hop_slot_rt *slot, uint64_t req_len, uint64
 	/* Refused (e.g. a reply longer than the capacity): tell the client. */
 	r.result = -EPROTO;
 	hop_sys_ioctl(svc->fd, HOP_IOC_RETURN, &r);
+	/* Still here: the fd is gone.  A fault aborts the hop (ECONNABORTED). */
+	__builtin_trap();
+}
+
+/*
+ * A register call's handler entry.  The kernel leaves the request words in
+ * r8, r9, r10, r12, r13, r14 (uapi: HOP_IOC_CALL_REGS) and %rsp = stack_top
+ * - 8, as after a call; the words go onto the stack as the array the C
+ * entry below takes.  56 bytes keep the call 16-byte aligned.
+ */
+__asm__(".text\n"
+	".type hop_lib_regs_entry, @function\n"
+	"hop_lib_regs_entry:\n"
+	"	sub $56, %rsp\n"
+	"	mov %r8, 0(%rsp)\n"
+	"	mov %r9, 8(%rsp)\n"
+	"	mov %r10, 16(%rsp)\n"
+	"	mov %r12, 24(%rsp)\n"
+	"	mov %r13, 32(%rsp)\n"
+	"	mov %r14, 40(%rsp)\n"
+	"	mov %rsp, %rdx\n"
+	"	call hop_regs_handler_entry\n"
+	"	ud2\n"
+	".size hop_lib_regs_entry, .-hop_lib_regs_entry\n");
+void hop_lib_regs_entry(void);
+
+/* HOP_IOC_RETURN_REGS with the reply words in the six message registers. */
+static long hop_sys_return_regs(int fd, long result, const uint64_t w[HOP_REGS_WORDS])
+{
+	register uint64_t r8 __asm__("r8") = w[0];
+	register uint64_t r9 __asm__("r9") = w[1];
+	register uint64_t r10 __asm__("r10") = w[2];
+	register uint64_t r12 __asm__("r12") = w[3];
+	register uint64_t r13 __asm__("r13") = w[4];
+	register uint64_t r14 __asm__("r14") = w[5];
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "0"((long)SYS_ioctl), "D"((long)fd), "S"((long)HOP_IOC_RETURN_REGS),
+			   "d"(result), "r"(r8), "r"(r9), "r"(r10), "r"(r12), "r"(r13), "r"(r14)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+__attribute__((noreturn, used))
+static void hop_regs_handler_entry(struct hop_slot_rt *slot, uint64_t req_len,
+				   const uint64_t *req)
+{
+	struct hop_service *svc = slot->svc;
+	uint64_t resp[HOP_REGS_WORDS] = { 0 };
+	ssize_t r;
+
+	hop_current_slot = slot;
+	r = svc->regs_fn(svc->ctx, req, req_len, resp);
+	if (r > HOP_REGS_MAX)
+		r = -EPROTO;
+	hop_sys_return_regs(svc->fd, r, resp);
+	memset(resp, 0, sizeof(resp));
+	hop_sys_return_regs(svc->fd, -EPROTO, resp);
 	/* Still here: the fd is gone.  A fault aborts the hop (ECONNABORTED). */
 	__builtin_trap();
 }
@@ -217,9 +279,11 @@ int hop_serve(struct hop_service **out, const char *name, hop_handler_t fn,
 	if (len == 0 || len >= HOP_NAME_MAX)
 		return -EINVAL;
 	if (opts) {
-		if (opts->size < sizeof(*opts))
+		/* Callers built against libhop 0.1 pass the smaller struct. */
+		if (opts->size < offsetof(struct hop_serve_opts, regs_fn))
 			return -EINVAL;
-		o = *opts;
+		memcpy(&o, opts, opts->size < sizeof(o) ? opts->size : sizeof(o));
+		o.size = sizeof(o);
 	}
 	if (!o.slots)
 		o.slots = HOP_DEFAULT_SLOTS;
@@ -241,6 +305,7 @@ int hop_serve(struct hop_service **out, const char *name, hop_handler_t fn,
 	}
 	svc->fd = -1;
 	svc->fn = fn;
+	svc->regs_fn = o.regs_fn;
 	svc->ctx = ctx;
 	svc->msg_size = o.msg_size;
 	svc->bufs_len = o.slots * 2 * o.msg_size;
@@ -276,6 +341,7 @@ int hop_serve(struct hop_service **out, const char *name, hop_handler_t fn,
 	req.size = sizeof(req);
 	memcpy(req.name, name, len);
 	req.entry = (uintptr_t)hop_handler_entry;
+	req.entry_regs = o.regs_fn ? (uintptr_t)hop_lib_regs_entry : 0;
 	req.slots = (uintptr_t)descs;
 	req.nr_slots = o.slots;
 	req.mode = o.mode;

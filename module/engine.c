@@ -260,11 +260,44 @@ static int hop_may_hop(bool from_uring)
 	return 0;
 }
 
-static void hop_regs_for_handler(struct pt_regs *regs, struct hop_service *svc,
-				 struct hop_slot *slot, u64 req_len, u64 resp_cap)
+/* The six registers of a register call's message (uapi: HOP_IOC_CALL_REGS). */
+static void hop_words_get(const struct pt_regs *r, u64 w[HOP_REG_WORDS])
 {
+	w[0] = r->r8;
+	w[1] = r->r9;
+	w[2] = r->r10;
+	w[3] = r->r12;
+	w[4] = r->r13;
+	w[5] = r->r14;
+}
+
+/* Words past @len bytes are zero: nothing of the sender's registers beyond. */
+static void hop_words_put(struct pt_regs *r, u64 w[HOP_REG_WORDS], unsigned int len)
+{
+	unsigned int i;
+
+	for (i = DIV_ROUND_UP(len, 8); i < HOP_REG_WORDS; i++)
+		w[i] = 0;
+	r->r8 = w[0];
+	r->r9 = w[1];
+	r->r10 = w[2];
+	r->r12 = w[3];
+	r->r13 = w[4];
+	r->r14 = w[5];
+}
+
+static void hop_regs_for_handler(struct pt_regs *regs, struct hop_frame *f,
+				 struct hop_service *svc, struct hop_slot *slot,
+				 u64 req_len, u64 resp_cap)
+{
+	u64 w[HOP_REG_WORDS];
+
+	if (f->regs_call)
+		hop_words_get(&f->regs, w);	/* the caller's, saved in the frame */
 	memset(regs, 0, sizeof(*regs));
-	regs->ip = svc->entry;
+	if (f->regs_call)
+		hop_words_put(regs, w, req_len);
+	regs->ip = f->regs_call ? svc->entry_regs : svc->entry;
 	/* As if the handler had been called: the return address slot below top. */
 	regs->sp = slot->stack_top - 8;
 	/* Never user-controlled flags: IRET from CPL0 would honour IOPL/NT/TF. */
@@ -355,9 +388,10 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	 * _copy_from_user(): copy_from_user() without hardened usercopy's
 	 * object walk, which on a vmap'd buffer looks the area up on every
 	 * call.  The bound is ours: req_len <= msg_size, the request half of
-	 * the slot's own mapping.
+	 * the slot's own mapping.  A register call has nothing to copy.
 	 */
-	if (_copy_from_user(slot->kbuf, u64_to_user_ptr(c->req), c->req_len)) {
+	if (!(c->flags & HOP_CALL_INTERNAL_REGS) &&
+	    _copy_from_user(slot->kbuf, u64_to_user_ptr(c->req), c->req_len)) {
 		err = -EFAULT;
 		goto err_slot;
 	}
@@ -392,6 +426,7 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	f->depth = depth;
 	f->ended = false;
 	f->from_uring = from_uring;
+	f->regs_call = c->flags & HOP_CALL_INTERNAL_REGS;
 	f->io_uring = current->io_uring;
 	if (async)
 		kref_get(&async->ref);
@@ -401,7 +436,7 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	f->slot = idx;
 	f->req_len = c->req_len;
 	f->resp_uaddr = c->resp;
-	f->resp_cap = min_t(u64, c->resp_cap, svc->msg_size);
+	f->resp_cap = f->regs_call ? HOP_REG_WORDS * 8 : min_t(u64, c->resp_cap, svc->msg_size);
 	/* A clock read only for a listener of hop_return's latency field. */
 	f->start_ns = trace_hop_return_enabled() ? ktime_get_ns() : 0;
 	atomic_set(&f->abort_reason, 0);
@@ -425,7 +460,7 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	hop_identity_enter(f, svc, slot);
 	if (f->has_deadline)
 		hop_deadline_arm(f, timeout_ns);
-	hop_regs_for_handler(regs, svc, slot, c->req_len, f->resp_cap);
+	hop_regs_for_handler(regs, f, svc, slot, c->req_len, f->resp_cap);
 	/*
 	 * A signal the hop mask lets through that was pending before the
 	 * switch would be delivered to the handler with the caller's
@@ -505,7 +540,7 @@ long hop_return(struct hop_service *svc, const struct hop_return __user *uarg)
 	f = hop_current_frame();
 	if (!f || f->svc != svc)
 		return -EPERM;
-	if (r.slot != f->slot)
+	if (r.slot != f->slot || f->regs_call)
 		return -EINVAL;
 	/* Kernel-internal errnos (-ERESTART*) would make the caller restart. */
 	if (r.result > (s64)f->resp_cap || r.result < -511)
@@ -536,6 +571,49 @@ long hop_return(struct hop_service *svc, const struct hop_return __user *uarg)
 	}
 	hop_frame_finish(f);
 	/* The caller's HOP_IOC_CALL returns this. */
+	return result;
+}
+
+/* HOP_IOC_CALL_REGS on a handle: @arg is the request length and flags. */
+long hop_call_regs(struct hop_service *svc, unsigned long arg)
+{
+	struct hop_call c = {
+		.size = sizeof(c),
+		.flags = HOP_CALL_INTERNAL_REGS,
+		.req_len = arg & 0xff,
+		.resp_cap = HOP_REG_WORDS * 8,
+	};
+
+	if (arg & ~(0xffUL | HOP_CALL_REGS_NONBLOCK))
+		return -EINVAL;
+	if (c.req_len > HOP_REG_WORDS * 8)
+		return -EMSGSIZE;
+	if (!svc->entry_regs)
+		return -EOPNOTSUPP;	/* the service has no register entry */
+	if (arg & HOP_CALL_REGS_NONBLOCK)
+		c.flags |= HOP_CALL_NONBLOCK;
+	/* 0 becomes the handler's %rax, like HOP_IOC_CALL. */
+	return hop_enter(svc, &c, NULL, false);
+}
+
+/* HOP_IOC_RETURN_REGS: the reply is in the handler's six message registers. */
+long hop_return_regs(struct hop_service *svc, long result)
+{
+	struct hop_frame *f = hop_current_frame();
+	u64 w[HOP_REG_WORDS];
+
+	if (!f || f->svc != svc)
+		return -EPERM;
+	if (!f->regs_call || result > HOP_REG_WORDS * 8 || result < -511)
+		return -EINVAL;
+	hop_words_get(current_pt_regs(), w);
+	hop_frame_leave(f);
+	if (result >= 0)
+		hop_words_put(current_pt_regs(), w, result);
+	atomic64_inc(&svc->calls);
+	trace_hop_return(svc->name, f->slot, result,
+			 f->start_ns ? ktime_get_ns() - f->start_ns : 0);
+	hop_frame_finish(f);
 	return result;
 }
 

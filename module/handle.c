@@ -118,6 +118,8 @@ static long hop_handle_ioctl(struct file *file, unsigned int cmd, unsigned long 
 	switch (cmd) {
 	case HOP_IOC_CALL:
 		return hop_call(h->svc, h, uarg);
+	case HOP_IOC_CALL_REGS:
+		return hop_call_regs(h->svc, arg);
 	case HOP_IOC_ASYNC_REAP:
 		return hop_handle_reap(h, uarg);
 	case HOP_IOC_SET_EVENTFD:

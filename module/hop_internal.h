@@ -94,6 +94,7 @@ struct hop_service {
 	kgid_t gid;
 	umode_t mode;
 	u64 entry;
+	u64 entry_regs;			/* HOP_IOC_CALL_REGS entry, 0: none */
 	u32 msg_size;
 	u64 timeout_ns;
 
@@ -142,6 +143,7 @@ struct hop_frame {
 	bool ended;			/* popped; late timers and task_work do nothing */
 	bool cached;			/* from hop_frame_cache, not kmalloc */
 	bool has_deadline;		/* ->deadline is initialised and may be armed */
+	bool regs_call;			/* HOP_IOC_CALL_REGS: the message is in registers */
 	struct hop_async *async;	/* HOP_CALL_ASYNC: the call being made, a reference */
 	bool from_uring;		/* made by the io_uring path at syscall exit */
 	void *io_uring;			/* the task's io_uring context at the call */
@@ -310,6 +312,10 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 struct hop_frame *hop_current_frame(void);
 long hop_return(struct hop_service *svc, const struct hop_return __user *uarg);
 long hop_caller_info(struct hop_service *svc, struct hop_caller __user *uarg);
+long hop_call_regs(struct hop_service *svc, unsigned long arg);
+long hop_return_regs(struct hop_service *svc, long result);
+/* hop_call.flags bit the kernel sets for HOP_IOC_CALL_REGS (never from user space). */
+#define HOP_CALL_INTERNAL_REGS	(1U << 31)
 struct hop_frame *hop_task_frame(struct task_struct *t);
 bool hop_task_in_service(struct task_struct *t, struct hop_service *svc);
 void hop_request_abort(struct hop_frame *f, enum hop_abort_reason why, int sig);

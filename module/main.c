@@ -82,6 +82,8 @@ static long hop_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return svc ? hop_async_dev_read(svc, uarg) : -EPERM;
 	case HOP_IOC_CALLER:
 		return svc ? hop_caller_info(svc, uarg) : -EPERM;
+	case HOP_IOC_RETURN_REGS:
+		return svc ? hop_return_regs(svc, (long)arg) : -EPERM;
 	default:
 		return -ENOTTY;
 	}

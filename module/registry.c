@@ -253,8 +253,9 @@ static int hop_name_valid(const char *name)
 
 static int hop_serve_args_valid(const struct hop_serve *s)
 {
-	if (s->size != sizeof(*s) || s->flags || s->reserved0 ||
-	    s->reserved[0] || s->reserved[1])
+	if (s->size != sizeof(*s) || s->flags || s->reserved0 || s->reserved)
+		return -EINVAL;
+	if (s->entry_regs && !hop_user_addr_ok(s->entry_regs))
 		return -EINVAL;
 	if (hop_name_valid(s->name))
 		return -EINVAL;
@@ -320,6 +321,7 @@ long hop_serve(struct hop_service **published,
 	svc->gid = current_fsgid();
 	svc->mode = s.mode ?: 0600;
 	svc->entry = s.entry;
+	svc->entry_regs = s.entry_regs;
 	svc->msg_size = s.msg_size;
 	svc->timeout_ns = s.timeout_ns;
 	svc->nr_slots = s.nr_slots;

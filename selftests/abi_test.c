@@ -97,7 +97,11 @@ TEST_F(serve, bad_size_flags_reserved)
 	self->s.reserved0 = 1;
 	EXPECT_SERVE_FAILS(-EINVAL);
 	self->s.reserved0 = 0;
-	self->s.reserved[1] = 1;
+	self->s.reserved = 1;
+	EXPECT_SERVE_FAILS(-EINVAL);
+	self->s.reserved = 0;
+	/* A register entry must be a user address, like entry. */
+	self->s.entry_regs = -4096UL;
 	EXPECT_SERVE_FAILS(-EINVAL);
 }
 

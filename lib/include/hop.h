@@ -24,6 +24,16 @@ extern "C" {
 typedef ssize_t (*hop_handler_t)(void *ctx, const void *req, size_t req_len,
 				 void *resp, size_t resp_cap);
 
+/*
+ * Register calls (hop_call_regs): request and reply of at most
+ * HOP_REGS_MAX bytes, as six 64-bit words that travel in registers, with no
+ * buffer and no copy.  The handler returns the reply length (<= 48) or -errno.
+ */
+#define HOP_REGS_WORDS	6
+#define HOP_REGS_MAX	(HOP_REGS_WORDS * 8)
+typedef ssize_t (*hop_regs_handler_t)(void *ctx, const uint64_t req[HOP_REGS_WORDS],
+				      size_t req_len, uint64_t resp[HOP_REGS_WORDS]);
+
 struct hop_service;
 struct hop_conn;
 
@@ -34,6 +44,8 @@ struct hop_serve_opts {
 	size_t msg_size;	/* request and reply capacity; 0: 4 KiB */
 	unsigned int mode;	/* access bits like a file's; 0: 0600 */
 	uint64_t timeout_ns;	/* default deadline per call; 0: none */
+	/* since libhop 0.2 (a smaller size leaves them 0) */
+	hop_regs_handler_t regs_fn;	/* handler of register calls; NULL: none */
 };
 
 int hop_serve(struct hop_service **svc, const char *name, hop_handler_t fn,
@@ -59,6 +71,13 @@ ssize_t hop_call_opts(struct hop_conn *conn, const void *req, size_t req_len,
 		      void *resp, size_t resp_cap,
 		      const struct hop_call_opts *opts);
 int hop_disconnect(struct hop_conn *conn);
+/*
+ * A register call: @req_len (<= HOP_REGS_MAX) bytes of @req, reply words
+ * into @resp.  Returns the reply length or -errno (-EOPNOTSUPP: the service
+ * has no regs_fn).  @flags: 0 or HOP_CALL_F_NONBLOCK.
+ */
+ssize_t hop_call_regs(struct hop_conn *conn, const uint64_t req[HOP_REGS_WORDS], size_t req_len,
+		      uint64_t resp[HOP_REGS_WORDS], unsigned int flags);
 
 /* The module's ABI version, or -errno (e.g. -ENOENT without /dev/hop). */
 int hop_abi_version(void);

@@ -67,7 +67,8 @@ struct hop_serve {
 	__u32 msg_size;		/* bytes per direction, page multiple, HOP_MSG_MIN..MAX */
 	__u32 reserved0;
 	__u64 timeout_ns;	/* default deadline for each call, 0: none */
-	__u64 reserved[2];
+	__u64 entry_regs;	/* entry for register calls (HOP_IOC_CALL_REGS), 0: none */
+	__u64 reserved;
 };
 
 /* HOP_IOC_CONNECT: open a handle (a new fd) to a service by name. */
@@ -189,6 +190,28 @@ struct hop_caller {
 	__u64 reserved[2];	/* 0 */
 };
 
+/*
+ * Register calls: a request and a reply of at most HOP_REG_WORDS 64-bit
+ * words travel in registers, with no buffer, no copy and no shared memory
+ * (the microkernel fast path).
+ *
+ *   client: ioctl(handle, HOP_IOC_CALL_REGS, len | flags) with the request
+ *           words in %r8, %r9, %r10, %r12, %r13, %r14; len is 0..48 bytes,
+ *           flags HOP_CALL_REGS_NONBLOCK.  On success the ioctl returns the
+ *           reply length (0..48) and the reply words are in the same six
+ *           registers (words past the reply are zero); on failure -errno and
+ *           the six registers are the caller's own.  Every other register is
+ *           preserved as for any syscall.
+ *   handler: entered at the service's entry_regs with %rdi = slot cookie,
+ *           %rsi = request length, %rdx = HOP_REG_WORDS * 8, %rsp = stack_top
+ *           - 8, and the request words in those six registers (the others
+ *           zero).  It ends the hop with ioctl(service fd, HOP_IOC_RETURN_REGS,
+ *           result) with the reply words in the six registers; result is the
+ *           reply length (0..48) or -errno.
+ */
+#define HOP_REG_WORDS		6
+#define HOP_CALL_REGS_NONBLOCK	(1U << 8)	/* as HOP_CALL_NONBLOCK */
+
 #define HOP_IOC_MAGIC		0xB7
 
 #define HOP_IOC_VERSION		_IOWR(HOP_IOC_MAGIC, 0x00, struct hop_version)
@@ -206,5 +229,7 @@ struct hop_caller {
 #define HOP_IOC_ASYNC_REAP	_IOWR(HOP_IOC_MAGIC, 0x0a, struct hop_async_result)
 #define HOP_IOC_SET_EVENTFD	_IOW(HOP_IOC_MAGIC, 0x0b, __s32)
 #define HOP_IOC_CALLER		_IOR(HOP_IOC_MAGIC, 0x0c, struct hop_caller)
+#define HOP_IOC_CALL_REGS	_IO(HOP_IOC_MAGIC, 0x0d)
+#define HOP_IOC_RETURN_REGS	_IO(HOP_IOC_MAGIC, 0x0e)
 
 #endif /* _UAPI_LINUX_HOP_H */
