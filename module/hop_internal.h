@@ -39,6 +39,7 @@
  *                               takes it); nothing else of hop's nests in it
  *                               but hop_tasks_lock
  *   hop_registry_lock (mutex)   the list of services, name uniqueness
+ *   hop_policy_lock (mutex)     attaching the syscall probes (policy.c)
  *   svc->lock (spinlock)        slot bitmap, in-flight count, dead flag
  *   task_lock(current)          swapping current->mm/files/fs
  *   hop_tasks_lock (spinlock)   the task -> innermost frame hash (writers)
@@ -343,5 +344,7 @@ int hop_policy_check_caller(struct task_struct *srv);
 int hop_policy_check_server(struct task_struct *srv);
 int hop_policy_init(void);
 void hop_policy_exit(void);
+int hop_policy_get(void);
+void hop_policy_put(void);
 
 #endif /* HOP_INTERNAL_H */

@@ -435,7 +435,6 @@ static void hop_find_sys_tracepoints(struct tracepoint *tp, void *priv)
 int hop_policy_init(void)
 {
 	unsigned int i;
-	int err;
 
 	for (i = 0; i < ARRAY_SIZE(hop_handler_syscalls); i++)
 		__set_bit(hop_handler_syscalls[i], hop_allowed);
@@ -444,6 +443,23 @@ int hop_policy_init(void)
 		pr_err("hop: tracepoints sys_enter/sys_exit not found (CONFIG_FTRACE_SYSCALLS)\n");
 		return -ENOENT;
 	}
+	return 0;
+}
+
+/*
+ * The probes are attached only while a service exists (hop_policy_get() at
+ * HOP_IOC_SERVE, hop_policy_put() when a service is freed): with a probe on
+ * sys_enter every task on the machine takes the slow syscall path (about 95
+ * instructions a syscall, measured under icount), and a hop needs a service.
+ * Frames, deferred io_uring kicks and sibling refusals all need one too.
+ */
+static DEFINE_MUTEX(hop_policy_lock);
+static unsigned int hop_policy_users;
+
+static int hop_policy_attach(void)
+{
+	int err;
+
 	err = tracepoint_probe_register(hop_tp_sys_enter, hop_sys_enter, NULL);
 	if (err) {
 		pr_err("hop: cannot attach to sys_enter (%d)\n", err);
@@ -458,9 +474,36 @@ int hop_policy_init(void)
 	return err;
 }
 
-void hop_policy_exit(void)
+static void hop_policy_detach(void)
 {
 	tracepoint_probe_unregister(hop_tp_sys_exit, hop_sys_exit, NULL);
 	tracepoint_probe_unregister(hop_tp_sys_enter, hop_sys_enter, NULL);
 	tracepoint_synchronize_unregister();
+}
+
+int hop_policy_get(void)
+{
+	int err = 0;
+
+	mutex_lock(&hop_policy_lock);
+	if (!hop_policy_users)
+		err = hop_policy_attach();
+	if (!err)
+		hop_policy_users++;
+	mutex_unlock(&hop_policy_lock);
+	return err;
+}
+
+void hop_policy_put(void)
+{
+	mutex_lock(&hop_policy_lock);
+	if (!--hop_policy_users)
+		hop_policy_detach();
+	mutex_unlock(&hop_policy_lock);
+}
+
+/* Module unload: every service is gone, so are the probes. */
+void hop_policy_exit(void)
+{
+	WARN_ON(hop_policy_users);
 }
