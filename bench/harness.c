@@ -38,7 +38,7 @@ int bench_memory_main(const struct bench_cfg *cfg, int threads,
 void bench_print_env(FILE *f);
 
 static const struct transport *transports[] = {
-	&tr_hop, &tr_pipe, &tr_futex, &tr_eventfd, &tr_unix, &tr_uring,
+	&tr_hop, &tr_hop_regs, &tr_pipe, &tr_futex, &tr_eventfd, &tr_unix, &tr_uring,
 	&tr_binder, &tr_null_ioctl, &tr_mm_switch, &tr_null_syscall,
 };
 #define NR_TRANSPORTS (sizeof(transports) / sizeof(transports[0]))

@@ -90,7 +90,7 @@ uint64_t bench_pct(const uint64_t *v, size_t n, double p);	/* v sorted */
 double bench_median_d(double *v, int n);
 void bench_print_env(FILE *f);
 
-extern const struct transport tr_hop, tr_null_ioctl, tr_mm_switch,
+extern const struct transport tr_hop, tr_hop_regs, tr_null_ioctl, tr_mm_switch,
 	tr_null_syscall, tr_pipe, tr_futex, tr_eventfd, tr_unix, tr_uring,
 	tr_binder;
 

@@ -265,6 +265,13 @@ insn)
 				--reps "$reps" --iters "$iters"
 		done
 	done
+	# Register calls beside the buffer path, at the sizes registers carry.
+	for p in 0 8 48; do
+		for t in hop hop-regs; do
+			cell --transport "$t" --payload "$p" --placement same \
+				--reps "$reps" --iters "$iters"
+		done
+	done
 	;;
 quick)
 	for t in null-syscall null-ioctl mm-switch $transports; do
