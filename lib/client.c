@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* client.c: connecting to hop services and calling them. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
@@ -89,11 +90,15 @@ ssize_t hop_call_opts(struct hop_conn *conn, const void *req, size_t req_len,
 	if (!conn)
 		return -EINVAL;
 	if (opts) {
-		if (opts->size < sizeof(*opts) || (opts->flags & ~HOP_CALL_F_NONBLOCK))
+		/* Callers built against libhop 0.1 pass the struct without origin. */
+		if (opts->size < offsetof(struct hop_call_opts, origin) ||
+		    (opts->flags & ~HOP_CALL_F_NONBLOCK))
 			return -EINVAL;
 		if (opts->flags & HOP_CALL_F_NONBLOCK)
 			c.flags |= HOP_CALL_NONBLOCK;
 		c.timeout_ns = opts->timeout_ns;
+		if (opts->size >= offsetof(struct hop_call_opts, origin) + sizeof(opts->origin))
+			c.origin = (uintptr_t)opts->origin;
 	}
 	return hop_sys_ioctl(conn->fd, HOP_IOC_CALL, &c);
 }

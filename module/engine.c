@@ -338,11 +338,33 @@ static void hop_restart_fixup(struct pt_regs *regs)
 	}
 }
 
+/*
+ * Read a struct hop_call of the caller's size: an older, smaller one reads
+ * its missing fields as 0; a larger one is refused (E2BIG) unless its
+ * unknown tail is 0 (copy_struct_from_user()).
+ */
+int hop_call_copy(struct hop_call *c, const struct hop_call __user *uarg)
+{
+	u32 usize;
+	int err;
+
+	if (get_user(usize, &uarg->size))
+		return -EFAULT;
+	if (usize < HOP_CALL_SIZE_VER0)
+		return -EINVAL;
+	err = copy_struct_from_user(c, sizeof(*c), uarg, usize);
+	if (err)
+		return err;
+	c->size = sizeof(*c);
+	return 0;
+}
+
 /* Checks shared by HOP_IOC_CALL and the io_uring path. */
 int hop_call_check(struct hop_service *svc, const struct hop_call *c)
 {
 	if (c->size != sizeof(*c) || (c->flags & ~(HOP_CALL_NONBLOCK | HOP_CALL_ASYNC)) ||
-	    (c->user_data && !(c->flags & HOP_CALL_ASYNC)))
+	    (c->user_data && !(c->flags & HOP_CALL_ASYNC)) ||
+	    (c->origin && (c->flags & HOP_CALL_ASYNC)))
 		return -EINVAL;
 	if (c->req_len > svc->msg_size)
 		return -EMSGSIZE;
@@ -365,7 +387,7 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	struct hop_frame *outer, *f;
 	struct hop_slot *slot;
 	unsigned int depth;
-	u64 timeout_ns;
+	u64 timeout_ns, start_ns;
 	int idx, err;
 
 	err = hop_may_hop(from_uring);
@@ -378,10 +400,22 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	f = hop_frame_alloc();
 	if (!f)
 		return -ENOMEM;
-	idx = hop_claim_slot(svc, c->flags & HOP_CALL_NONBLOCK);
+	/* The deadline starts now: the slot wait counts against it. */
+	timeout_ns = c->timeout_ns ?: svc->timeout_ns;
+	start_ns = timeout_ns ? ktime_get_ns() : 0;
+	idx = hop_claim_slot(svc, c->flags & HOP_CALL_NONBLOCK, timeout_ns);
 	if (idx < 0) {
 		err = idx;
 		goto err_free;
+	}
+	if (timeout_ns) {
+		u64 waited = ktime_get_ns() - start_ns;
+
+		if (waited >= timeout_ns) {
+			err = -ETIMEDOUT;
+			goto err_slot;
+		}
+		timeout_ns -= waited;
 	}
 	slot = &svc->slots[idx];
 	/*
@@ -436,6 +470,7 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	f->slot = idx;
 	f->req_len = c->req_len;
 	f->resp_uaddr = c->resp;
+	f->origin_uaddr = c->origin;
 	f->resp_cap = f->regs_call ? HOP_REG_WORDS * 8 : min_t(u64, c->resp_cap, svc->msg_size);
 	/* A clock read only for a listener of hop_return's latency field. */
 	f->start_ns = trace_hop_return_enabled() ? ktime_get_ns() : 0;
@@ -443,7 +478,6 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	f->abort_sig = 0;
 	f->fault_sig = 0;
 	init_task_work(&f->abort_work, hop_abort_work_fn);
-	timeout_ns = c->timeout_ns ?: svc->timeout_ns;
 	/* A timer only for a call that has a deadline (hop_deadline_disarm). */
 	f->has_deadline = timeout_ns != 0;
 	if (f->has_deadline) {
@@ -480,6 +514,14 @@ err_free:
 	return err;
 }
 
+/* Where the caller asked (hop_call.origin): who produced its result. */
+static void hop_set_origin(u64 uaddr, u32 origin)
+{
+	/* Best effort: the result itself is what the call returns. */
+	if (uaddr && put_user(origin, (u32 __user *)u64_to_user_ptr(uaddr)))
+		return;
+}
+
 /* HOP_IOC_CALL. */
 long hop_call(struct hop_service *svc, struct hop_handle *h, const struct hop_call __user *uarg)
 {
@@ -487,11 +529,12 @@ long hop_call(struct hop_service *svc, struct hop_handle *h, const struct hop_ca
 	struct hop_call c;
 	int err;
 
-	if (copy_from_user(&c, uarg, sizeof(c)))
-		return -EFAULT;
-	err = hop_call_check(svc, &c);
+	err = hop_call_copy(&c, uarg);
 	if (err)
 		return err;
+	err = hop_call_check(svc, &c);
+	if (err)
+		goto out;
 	if (c.flags & HOP_CALL_ASYNC) {
 		async = hop_async_new(h, &c);
 		if (IS_ERR(async))
@@ -504,6 +547,10 @@ long hop_call(struct hop_service *svc, struct hop_handle *h, const struct hop_ca
 			hop_async_abandon(async);
 		hop_async_put(async);
 	}
+out:
+	/* Refused before any handler ran (async calls have no origin). */
+	if (err)
+		hop_set_origin(c.origin, HOP_ORIGIN_HOP);
 	/* 0 becomes the handler's %rax. */
 	return err;
 }
@@ -555,6 +602,8 @@ long hop_return(struct hop_service *svc, const struct hop_return __user *uarg)
 	if (result > 0 && _copy_to_user(u64_to_user_ptr(f->resp_uaddr),
 					svc->slots[f->slot].kbuf + svc->msg_size, result))
 		result = -EFAULT;
+	hop_set_origin(f->origin_uaddr, result == -EFAULT && r.result != -EFAULT ?
+				      HOP_ORIGIN_HOP : HOP_ORIGIN_HANDLER);
 	atomic64_inc(&svc->calls);
 	trace_hop_return(svc->name, f->slot, result,
 			 f->start_ns ? ktime_get_ns() - f->start_ns : 0);
@@ -621,10 +670,12 @@ long hop_return_regs(struct hop_service *svc, long result)
 long hop_caller_info(struct hop_service *svc, struct hop_caller __user *uarg)
 {
 	struct hop_frame *f = hop_current_frame();
+	struct hop_caller who;
 
 	if (!f || f->svc != svc)
 		return -EPERM;
-	return copy_to_user(uarg, &f->caller, sizeof(f->caller)) ? -EFAULT : 0;
+	hop_caller_describe(f, &who);
+	return copy_to_user(uarg, &who, sizeof(who)) ? -EFAULT : 0;
 }
 
 static long hop_abort_errno(enum hop_abort_reason why)
@@ -691,6 +742,7 @@ static void hop_abort_work_fn(struct callback_head *cb)
 		/* Nested callers see their hop fail too; the outermost wins %rax. */
 		if (!f->from_uring)
 			current_pt_regs()->ax = hop_abort_errno(why);
+		hop_set_origin(f->origin_uaddr, HOP_ORIGIN_HOP);
 		if (f != target)
 			hop_frame_finish(f);
 	} while (f != target);

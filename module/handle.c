@@ -43,6 +43,9 @@ static int hop_handle_release(struct inode *inode, struct file *file)
 	spin_unlock_irq(&h->lock);
 	list_for_each_entry_safe(a, next, &unreaped, node)
 		hop_async_put(a);
+	/* The last handle: the service fd polls EPOLLPRI (doors' DOOR_UNREF). */
+	if (atomic_dec_and_test(&h->svc->nr_handles))
+		wake_up_all(&h->svc->hup_wq);
 	hop_handle_put(h);
 	return 0;
 }
@@ -103,10 +106,14 @@ static __poll_t hop_handle_poll(struct file *file, poll_table *wait)
 	__poll_t mask = 0;
 
 	poll_wait(file, &h->wq, wait);
+	poll_wait(file, &h->svc->hup_wq, wait);
 	spin_lock_irq(&h->lock);
 	if (!list_empty(&h->done))
 		mask = EPOLLIN | EPOLLRDNORM;
 	spin_unlock_irq(&h->lock);
+	/* The service is gone (server exit, unserve): calls fail ECONNREFUSED. */
+	if (READ_ONCE(h->svc->dead))
+		mask |= EPOLLHUP;
 	return mask;
 }
 
@@ -117,6 +124,7 @@ static long hop_handle_ioctl(struct file *file, unsigned int cmd, unsigned long 
 
 	switch (cmd) {
 	case HOP_IOC_CALL:
+	case HOP_IOC_CALL_VER0:		/* callers built before hop_call.origin */
 		return hop_call(h->svc, h, uarg);
 	case HOP_IOC_CALL_REGS:
 		return hop_call_regs(h->svc, arg);
@@ -157,8 +165,12 @@ int hop_handle_create(struct hop_service *svc, int flags)
 	INIT_LIST_HEAD(&h->done);
 	init_waitqueue_head(&h->wq);
 	kref_init(&h->ref);
+	atomic_inc(&svc->nr_handles);
+	WRITE_ONCE(svc->had_handles, true);
 	fd = anon_inode_getfd("[hop-conn]", &hop_handle_fops, h, O_RDWR | flags);
-	if (fd < 0)
+	if (fd < 0) {
+		atomic_dec(&svc->nr_handles);
 		kfree(h);
+	}
 	return fd;
 }

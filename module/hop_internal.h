@@ -110,6 +110,9 @@ struct hop_service {
 	unsigned long *busy;		/* slot bitmap */
 	wait_queue_head_t slot_wq;	/* callers waiting for a free slot */
 	wait_queue_head_t drain_wq;	/* unserve waiting for in_flight == 0 */
+	wait_queue_head_t hup_wq;	/* poll: service gone (handles), last handle gone (service fd) */
+	atomic_t nr_handles;		/* open handles */
+	bool had_handles;		/* one was ever opened: "last gone" means something */
 
 	atomic64_t calls, aborted, faults, timeouts, client_deaths;
 	atomic_t async_in_flight;	/* async calls waiting for the device */
@@ -153,6 +156,7 @@ struct hop_frame {
 	u64 req_len;
 	u64 resp_uaddr;
 	u64 resp_cap;
+	u64 origin_uaddr;		/* where to store HOP_ORIGIN_*, or 0 */
 	u64 start_ns;
 
 	/* Aborts: requested from any context, carried out by the task itself. */
@@ -183,8 +187,6 @@ struct hop_frame {
 	struct fs_struct *srv_fs;
 	struct nsproxy *srv_nsproxy;
 	const struct cred *srv_cred;
-
-	struct hop_caller caller;	/* HOP_IOC_CALLER: who made this hop */
 
 	unsigned int fpu_size;
 	u8 fpu[] __aligned(64);		/* the caller's FPU/vector registers */
@@ -288,7 +290,7 @@ long hop_unserve(struct hop_service *svc);
 long hop_connect(const struct hop_connect __user *uarg);
 long hop_service_info(struct hop_service *svc, struct hop_service_info __user *uarg);
 void hop_service_put(struct hop_service *svc);
-int hop_claim_slot(struct hop_service *svc, bool nonblock);
+int hop_claim_slot(struct hop_service *svc, bool nonblock, u64 timeout_ns);
 void hop_release_slot(struct hop_service *svc, unsigned int slot);
 int hop_nr_services_alive(void);
 
@@ -300,6 +302,7 @@ void hop_identity_leave(struct hop_frame *f);
 void hop_identity_leave_dying(struct hop_frame *f);
 void hop_identity_drop_borrowed(struct hop_frame *f);
 bool hop_signal_deliverable_pending(void);
+void hop_caller_describe(const struct hop_frame *f, struct hop_caller *out);
 extern sigset_t hop_hop_blocked;
 unsigned int hop_fpu_size(void);
 long hop_switch_probe(struct hop_service *svc);
@@ -307,6 +310,7 @@ int hop_identity_init(void);
 
 /* engine.c: calls, returns and aborts. */
 long hop_call(struct hop_service *svc, struct hop_handle *h, const struct hop_call __user *uarg);
+int hop_call_copy(struct hop_call *c, const struct hop_call __user *uarg);
 int hop_call_check(struct hop_service *svc, const struct hop_call *c);
 int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_async *async,
 	      bool from_uring);

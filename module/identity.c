@@ -201,8 +201,6 @@ static void hop_fpu_restore(struct hop_frame *f)
 	kernel_fpu_end();
 }
 
-static void hop_caller_record(struct hop_frame *f, struct task_struct *leader);
-
 /*
  * Take the references a hop borrows from the service: the address space (fails
  * once the server's last user is gone), and the file table, fs, namespaces
@@ -242,30 +240,33 @@ int hop_identity_borrow(struct hop_service *svc, struct hop_frame *f)
 		return err;
 	}
 	f->srv_mm = svc->mm;
-	hop_caller_record(f, leader);
 	return 0;
 }
 
 /*
  * The caller as the server sees it (HOP_IOC_CALLER): ids in the server's pid
- * and user namespaces, taken before the switch.
+ * and user namespaces.  Computed when asked, not at every call: the frame
+ * keeps the credentials the caller had at HOP_IOC_CALL (f->cred, which no
+ * one changes), and its task's ids never change.
  */
-static void hop_caller_record(struct hop_frame *f, struct task_struct *leader)
+void hop_caller_describe(const struct hop_frame *f, struct hop_caller *out)
 {
-	const struct cred *cred = current_cred();
 	struct user_namespace *uns = f->srv_cred->user_ns;
+	const struct cred *cred = f->cred;
 	struct pid_namespace *pns;
 
+	memset(out, 0, sizeof(*out));
 	rcu_read_lock();
-	pns = task_active_pid_ns(leader);
-	f->caller.pid = pns ? task_tgid_nr_ns(current, pns) : 0;
-	f->caller.tid = pns ? task_pid_nr_ns(current, pns) : 0;
+	pns = task_active_pid_ns(f->svc->leader);
+	if (pns) {
+		out->pid = task_tgid_nr_ns(f->task, pns);
+		out->tid = task_pid_nr_ns(f->task, pns);
+	}
 	rcu_read_unlock();
-	f->caller.uid = from_kuid_munged(uns, cred->uid);
-	f->caller.gid = from_kgid_munged(uns, cred->gid);
-	f->caller.euid = from_kuid_munged(uns, cred->euid);
-	f->caller.egid = from_kgid_munged(uns, cred->egid);
-	memset(f->caller.reserved, 0, sizeof(f->caller.reserved));
+	out->uid = from_kuid_munged(uns, cred->uid);
+	out->gid = from_kgid_munged(uns, cred->gid);
+	out->euid = from_kuid_munged(uns, cred->euid);
+	out->egid = from_kgid_munged(uns, cred->egid);
 }
 
 static void hop_nsproxy_put(struct nsproxy *ns)

@@ -89,6 +89,21 @@ static long hop_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	}
 }
 
+/*
+ * A service fd polls EPOLLPRI once the last handle to its service has closed
+ * (after at least one was opened): doors' DOOR_UNREF.  A new handle clears it.
+ */
+static __poll_t hop_dev_poll(struct file *file, poll_table *wait)
+{
+	struct hop_devfile *df = file->private_data;
+	struct hop_service *svc = READ_ONCE(df->svc);
+
+	if (!svc)
+		return 0;
+	poll_wait(file, &svc->hup_wq, wait);
+	return READ_ONCE(svc->had_handles) && !atomic_read(&svc->nr_handles) ? EPOLLPRI : 0;
+}
+
 static int hop_dev_open(struct inode *inode, struct file *file)
 {
 	struct hop_devfile *df = kzalloc(sizeof(*df), GFP_KERNEL);
@@ -117,6 +132,7 @@ static const struct file_operations hop_dev_fops = {
 	.open = hop_dev_open,
 	.release = hop_dev_release,
 	.unlocked_ioctl = hop_dev_ioctl,
+	.poll = hop_dev_poll,
 	.llseek = noop_llseek,
 };
 

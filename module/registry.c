@@ -135,6 +135,8 @@ void hop_service_shutdown(struct hop_service *svc)
 	spin_unlock(&svc->lock);
 	/* Callers waiting for a slot now fail with -ECONNREFUSED. */
 	wake_up_all(&svc->slot_wq);
+	/* Handles poll EPOLLHUP from now on. */
+	wake_up_all(&svc->hup_wq);
 }
 
 /*
@@ -170,16 +172,39 @@ static int hop_try_claim(struct hop_service *svc)
 	return slot;
 }
 
-int hop_claim_slot(struct hop_service *svc, bool nonblock)
+/*
+ * wait_event_interruptible_timeout(), exclusive (one waiter per freed slot):
+ * the kernel has no such macro, so it is built the way the others are.
+ */
+#define hop_wait_exclusive_timeout(wq, cond, timeout) ({			\
+	long __ret = timeout;							\
+	if (!___wait_cond_timeout(cond))					\
+		__ret = ___wait_event(wq, ___wait_cond_timeout(cond),		\
+				      TASK_INTERRUPTIBLE, 1, timeout,		\
+				      __ret = schedule_timeout(__ret));		\
+	__ret;									\
+})
+
+/* @timeout_ns: the call's deadline, which covers this wait (0: none). */
+int hop_claim_slot(struct hop_service *svc, bool nonblock, u64 timeout_ns)
 {
 	int slot = hop_try_claim(svc);
+	long left;
 	int err;
 
 	if (slot != -EAGAIN || nonblock)
 		return slot;
-	err = wait_event_interruptible_exclusive(svc->slot_wq,
-			(slot = hop_try_claim(svc)) != -EAGAIN);
-	return err ?: slot;
+	if (!timeout_ns) {
+		err = wait_event_interruptible_exclusive(svc->slot_wq,
+				(slot = hop_try_claim(svc)) != -EAGAIN);
+		return err ?: slot;
+	}
+	left = hop_wait_exclusive_timeout(svc->slot_wq,
+			(slot = hop_try_claim(svc)) != -EAGAIN,
+			max_t(long, nsecs_to_jiffies(timeout_ns), 1));
+	if (left < 0)
+		return left;
+	return left ? slot : -ETIMEDOUT;
 }
 
 void hop_release_slot(struct hop_service *svc, unsigned int slot)
@@ -315,6 +340,7 @@ long hop_serve(struct hop_service **published,
 	INIT_LIST_HEAD(&svc->node);
 	spin_lock_init(&svc->lock);
 	init_waitqueue_head(&svc->slot_wq);
+	init_waitqueue_head(&svc->hup_wq);
 	init_waitqueue_head(&svc->drain_wq);
 	memcpy(svc->name, s.name, HOP_NAME_MAX);
 	svc->ipc_ns = hop_current_ipc_ns();

@@ -280,8 +280,9 @@ int hop_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 	err = hop_uring_ring_ok(cmd);
 	if (err)
 		return err;
-	if (copy_from_user(&c, u64_to_user_ptr(uc->call), sizeof(c)))
-		return -EFAULT;
+	err = hop_call_copy(&c, u64_to_user_ptr(uc->call));
+	if (err)
+		return err;
 	c.flags |= HOP_CALL_ASYNC | HOP_CALL_NONBLOCK;
 	err = hop_call_check(h->svc, &c);
 	if (err)

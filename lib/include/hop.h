@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+/* The ABI's types (struct hop_caller, hop_async_result, ...): hop.h is complete. */
+#include <linux/hop.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -65,7 +67,9 @@ ssize_t hop_call(struct hop_conn *conn, const void *req, size_t req_len,
 struct hop_call_opts {
 	size_t size;		/* sizeof(struct hop_call_opts) */
 	unsigned int flags;	/* HOP_CALL_F_* */
-	uint64_t timeout_ns;	/* 0: the service's default */
+	uint64_t timeout_ns;	/* the deadline, slot wait included; 0: the service's */
+	/* since libhop 0.2 (a smaller size leaves it NULL) */
+	unsigned int *origin;	/* out, if not NULL: HOP_ORIGIN_HANDLER or HOP_ORIGIN_HOP */
 };
 ssize_t hop_call_opts(struct hop_conn *conn, const void *req, size_t req_len,
 		      void *resp, size_t resp_cap,
@@ -91,7 +95,7 @@ int hop_abi_version(void);
  * completion waits on the handle: poll its fd (hop_conn_fd) for POLLIN, or
  * set an eventfd, then hop_async_reap().
  */
-#define HOP_PENDING	((ssize_t)-4097)	/* a handler's "the device will answer" */
+#define HOP_PENDING	((ssize_t)HOP_RESULT_PENDING)	/* a handler's "the device will answer" */
 struct hop_async_result;
 int hop_call_async(struct hop_conn *conn, const void *req, size_t req_len,
 		   void *resp, size_t resp_cap, uint64_t user_data);

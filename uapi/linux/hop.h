@@ -94,15 +94,33 @@ struct hop_connect {
 #define HOP_CALL_NONBLOCK	(1U << 0)	/* no free slot: -EAGAIN, not wait */
 #define HOP_CALL_ASYNC		(1U << 1)	/* complete through REAP, not now */
 struct hop_call {
-	__u32 size;		/* sizeof(struct hop_call) */
+	__u32 size;		/* sizeof(struct hop_call); HOP_CALL_SIZE_VER0 is accepted */
 	__u32 flags;		/* HOP_CALL_* */
 	__u64 req;		/* request bytes in the caller */
 	__u64 req_len;		/* <= the service's msg_size */
 	__u64 resp;		/* reply buffer in the caller */
 	__u64 resp_cap;		/* capacity; the handler sees min(resp_cap, msg_size) */
-	__u64 timeout_ns;	/* deadline for this call, 0: the service default */
+	__u64 timeout_ns;	/* deadline for this call, slot wait included; 0: the service's */
 	__u64 user_data;	/* HOP_CALL_ASYNC: returned by REAP; else must be 0 */
+	__u64 origin;		/* 0, or where to store a __u32 HOP_ORIGIN_* (synchronous calls) */
 };
+#define HOP_CALL_SIZE_VER0	56	/* without origin */
+
+/*
+ * Who produced a synchronous call's result, stored at hop_call.origin when
+ * the call returns: the handler (its reply length or its -errno), or hop
+ * itself (a refusal, an abort, a deadline: the call did not get a handler's
+ * answer).  A handler that returns -ETIMEDOUT is HOP_ORIGIN_HANDLER; a
+ * deadline that expired is HOP_ORIGIN_HOP.
+ */
+#define HOP_ORIGIN_HANDLER	1
+#define HOP_ORIGIN_HOP		2
+
+/*
+ * A handler's "the device will answer" (libhop's HOP_PENDING): outside the
+ * range of -errno and of reply lengths, so it cannot be mistaken for either.
+ */
+#define HOP_RESULT_PENDING	(-4097)
 
 /* Limits on async calls waiting for their device: over them, -EAGAIN. */
 #define HOP_ASYNC_MAX_PER_SERVICE	64
@@ -218,6 +236,8 @@ struct hop_caller {
 #define HOP_IOC_SERVE		_IOW(HOP_IOC_MAGIC, 0x01, struct hop_serve)
 #define HOP_IOC_CONNECT		_IOW(HOP_IOC_MAGIC, 0x02, struct hop_connect)
 #define HOP_IOC_CALL		_IOW(HOP_IOC_MAGIC, 0x03, struct hop_call)
+/* The same command as built against the first struct hop_call (56 bytes). */
+#define HOP_IOC_CALL_VER0	_IOC(_IOC_WRITE, HOP_IOC_MAGIC, 0x03, HOP_CALL_SIZE_VER0)
 #define HOP_IOC_RETURN		_IOW(HOP_IOC_MAGIC, 0x04, struct hop_return)
 #define HOP_IOC_UNSERVE		_IO(HOP_IOC_MAGIC, 0x05)
 #define HOP_IOC_SERVICE_INFO	_IOWR(HOP_IOC_MAGIC, 0x06, struct hop_service_info)
