@@ -406,6 +406,9 @@ bool hop_signal_deliverable_pending(void)
 	struct task_struct *tsk = current;
 	bool pending;
 
+	/* Setting the hop's mask recalculated TIF_SIGPENDING: clear, nothing to do. */
+	if (!test_thread_flag(TIF_SIGPENDING))
+		return false;
 	spin_lock_irq(&tsk->sighand->siglock);
 	pending = (tsk->pending.signal.sig[0] | tsk->signal->shared_pending.signal.sig[0]) &
 		  ~tsk->blocked.sig[0];
