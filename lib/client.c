@@ -97,8 +97,14 @@ ssize_t hop_call_opts(struct hop_conn *conn, const void *req, size_t req_len,
 		if (opts->flags & HOP_CALL_F_NONBLOCK)
 			c.flags |= HOP_CALL_NONBLOCK;
 		c.timeout_ns = opts->timeout_ns;
-		if (opts->size >= offsetof(struct hop_call_opts, origin) + sizeof(opts->origin))
+		if (opts->size >= offsetof(struct hop_call_opts, nrfds) + sizeof(opts->nrfds)) {
 			c.origin = (uintptr_t)opts->origin;
+			c.fds = (uintptr_t)opts->fds;
+			c.nfds = opts->nfds;
+			c.rfds = (uintptr_t)opts->rfds;
+			c.rfds_cap = opts->rfds_cap;
+			c.nrfds = (uintptr_t)opts->nrfds;
+		}
 	}
 	return hop_sys_ioctl(conn->fd, HOP_IOC_CALL, &c);
 }

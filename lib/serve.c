@@ -370,6 +370,26 @@ int hop_dev_read(unsigned int offset, unsigned int len, void *dest)
 	return (int)hop_sys_ioctl(slot->svc->fd, HOP_IOC_DEV_READ, &d);
 }
 
+int hop_recv_fds(int *fds, unsigned int max)
+{
+	struct hop_fds a = { .fds = (uintptr_t)fds, .n = max };
+	struct hop_slot_rt *slot = hop_current_slot;
+
+	if (!slot)
+		return -EPERM;		/* not in a handler */
+	return (int)hop_sys_ioctl(slot->svc->fd, HOP_IOC_RECV_FDS, &a);
+}
+
+int hop_send_fds(const int *fds, unsigned int n)
+{
+	struct hop_fds a = { .fds = (uintptr_t)fds, .n = n };
+	struct hop_slot_rt *slot = hop_current_slot;
+
+	if (!slot)
+		return -EPERM;
+	return (int)hop_sys_ioctl(slot->svc->fd, HOP_IOC_SEND_FDS, &a);
+}
+
 int hop_caller(struct hop_caller *out)
 {
 	struct hop_slot_rt *slot = hop_current_slot;

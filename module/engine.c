@@ -49,6 +49,7 @@ static unsigned int hop_frame_fpu_max;	/* FPU bytes a cached frame holds */
 atomic_t hop_nr_frames = ATOMIC_INIT(0);
 
 static void hop_abort_work_fn(struct callback_head *cb);
+static void hop_frame_leave(struct hop_frame *f);
 static LLIST_HEAD(hop_reap_list);
 static void hop_reap_fn(struct work_struct *work);
 static DECLARE_WORK(hop_reap_work, hop_reap_fn);
@@ -225,6 +226,7 @@ static void hop_deadline_disarm(struct hop_frame *f, bool may_wait)
 /* Release what the frame held once the caller's identity is back. */
 static void hop_frame_finish(struct hop_frame *f)
 {
+	hop_fds_release(f);
 	hop_identity_drop_borrowed(f);
 	hop_release_slot(f->svc, f->slot);
 	if (f->async)
@@ -364,8 +366,10 @@ int hop_call_check(struct hop_service *svc, const struct hop_call *c)
 {
 	if (c->size != sizeof(*c) || (c->flags & ~(HOP_CALL_NONBLOCK | HOP_CALL_ASYNC)) ||
 	    (c->user_data && !(c->flags & HOP_CALL_ASYNC)) ||
-	    (c->origin && (c->flags & HOP_CALL_ASYNC)))
+	    ((c->origin || c->nfds || c->rfds_cap || c->nrfds) && (c->flags & HOP_CALL_ASYNC)))
 		return -EINVAL;
+	if (c->nfds > HOP_MAX_FDS || c->rfds_cap > HOP_MAX_FDS)
+		return -E2BIG;
 	if (c->req_len > svc->msg_size)
 		return -EMSGSIZE;
 	if ((c->req_len && !access_ok(u64_to_user_ptr(c->req), c->req_len)) ||
@@ -400,6 +404,15 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	f = hop_frame_alloc();
 	if (!f)
 		return -ENOMEM;
+	f->nresp_fds = 0;
+	f->nreq_fds = 0;
+	/* The request's fds, from the caller's table (-EBADF: nothing taken). */
+	if (c->nfds) {
+		err = hop_fds_take(f->req_files, u64_to_user_ptr(c->fds), c->nfds);
+		if (err)
+			goto err_free;
+		f->nreq_fds = c->nfds;
+	}
 	/* The deadline starts now: the slot wait counts against it. */
 	timeout_ns = c->timeout_ns ?: svc->timeout_ns;
 	start_ns = timeout_ns ? ktime_get_ns() : 0;
@@ -471,6 +484,9 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	f->req_len = c->req_len;
 	f->resp_uaddr = c->resp;
 	f->origin_uaddr = c->origin;
+	f->rfds_cap = c->rfds_cap;
+	f->rfds_uaddr = c->rfds;
+	f->nrfds_uaddr = c->nrfds;
 	f->resp_cap = f->regs_call ? HOP_REG_WORDS * 8 : min_t(u64, c->resp_cap, svc->msg_size);
 	/* A clock read only for a listener of hop_return's latency field. */
 	f->start_ns = trace_hop_return_enabled() ? ktime_get_ns() : 0;
@@ -492,6 +508,24 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	hop_frame_push(f);
 	mutex_unlock(&current->signal->cred_guard_mutex);
 	hop_identity_enter(f, svc, slot);
+	/*
+	 * The request's fds into the server's table, before the handler runs.
+	 * The frame keeps a spare reference to each (fds.c).  No room: the hop
+	 * is undone here and the call fails, with nothing installed.
+	 */
+	if (f->nreq_fds) {
+		unsigned int i;
+
+		for (i = 0; i < f->nreq_fds; i++)
+			get_file(f->req_files[i]);
+		err = hop_fds_install(f->req_files, f->nreq_fds, f->req_fdnums, NULL);
+		if (err) {
+			hop_fds_put(f->req_files, f->nreq_fds);	/* the spares */
+			hop_frame_leave(f);
+			hop_frame_finish(f);	/* drops the others (hop_fds_release) */
+			return err;
+		}
+	}
 	if (f->has_deadline)
 		hop_deadline_arm(f, timeout_ns);
 	hop_regs_for_handler(regs, f, svc, slot, c->req_len, f->resp_cap);
@@ -510,6 +544,7 @@ err_borrowed:
 err_slot:
 	hop_release_slot(svc, idx);
 err_free:
+	hop_fds_put(f->req_files, f->nreq_fds);
 	hop_frame_free_unused(f);
 	return err;
 }
@@ -574,8 +609,48 @@ static void hop_frame_leave(struct hop_frame *f)
 	}
 }
 
+/*
+ * The reply's fds into the caller's table (now current's), all or none, and
+ * their count where the caller asked.  A failure makes the call fail with
+ * that errno.  An error reply carries no fds.
+ */
+static long hop_return_fds(struct hop_frame *f, long result)
+{
+	u32 __user *count = u64_to_user_ptr(f->nrfds_uaddr);
+	int nums[HOP_MAX_FDS];
+	long err;
+
+	if (result < 0) {
+		hop_fds_put(f->resp_files, f->nresp_fds);
+		f->nresp_fds = 0;
+	}
+	/* The count first: a fault there leaves nothing installed. */
+	if (count && put_user(f->nresp_fds, count))
+		return result < 0 ? result : -EFAULT;	/* hop_fds_release() drops them */
+	err = hop_fds_install(f->resp_files, f->nresp_fds, nums,
+			      u64_to_user_ptr(f->rfds_uaddr));
+	if (err) {
+		if (count)
+			put_user(0, count);
+		return err;
+	}
+	f->nresp_fds = 0;	/* the caller's table owns them now */
+	return result;
+}
+
+/* HOP_IOC_RECV_FDS, HOP_IOC_SEND_FDS: only inside a handler of @svc. */
+long hop_frame_fds_ioctl(struct hop_service *svc, unsigned int cmd, void __user *uarg)
+{
+	struct hop_frame *f = hop_current_frame();
+
+	if (!f || f->svc != svc)
+		return -EPERM;
+	return cmd == HOP_IOC_RECV_FDS ? hop_fds_recv(f, uarg) : hop_fds_send(f, uarg);
+}
+
 long hop_return(struct hop_service *svc, const struct hop_return __user *uarg)
 {
+	u32 origin = HOP_ORIGIN_HANDLER;
 	struct hop_frame *f;
 	struct hop_return r;
 	long result;
@@ -600,10 +675,18 @@ long hop_return(struct hop_service *svc, const struct hop_return __user *uarg)
 	result = r.result;
 	/* result <= resp_cap <= msg_size: within the reply half (see hop_enter). */
 	if (result > 0 && _copy_to_user(u64_to_user_ptr(f->resp_uaddr),
-					svc->slots[f->slot].kbuf + svc->msg_size, result))
+					svc->slots[f->slot].kbuf + svc->msg_size, result)) {
 		result = -EFAULT;
-	hop_set_origin(f->origin_uaddr, result == -EFAULT && r.result != -EFAULT ?
-				      HOP_ORIGIN_HOP : HOP_ORIGIN_HANDLER);
+		origin = HOP_ORIGIN_HOP;
+	}
+	if (f->nresp_fds || f->nrfds_uaddr) {
+		long with_fds = hop_return_fds(f, result);
+
+		if (with_fds != result)
+			origin = HOP_ORIGIN_HOP;
+		result = with_fds;
+	}
+	hop_set_origin(f->origin_uaddr, origin);
 	atomic64_inc(&svc->calls);
 	trace_hop_return(svc->name, f->slot, result,
 			 f->start_ns ? ktime_get_ns() - f->start_ns : 0);
@@ -736,6 +819,8 @@ static void hop_abort_work_fn(struct callback_head *cb)
 		if (f->fault_sig)
 			hop_discard_signal(f->fault_sig);
 		hop_count_abort(f, f == target ? why : HOP_ABORT_SIGNAL);
+		/* Still in f's server: its request's fds are closed there. */
+		hop_fds_abort(f);
 		hop_frame_leave(f);
 		if (f->async)
 			hop_async_complete(f->async, hop_abort_errno(why));
@@ -760,6 +845,8 @@ static void hop_reap_fn(struct work_struct *work)
 	struct hop_frame *f, *next;
 
 	llist_for_each_entry_safe(f, next, list, reap) {
+		/* The request's fds stay in the server's table: no way to close them from here. */
+		hop_fds_release(f);
 		hop_identity_drop_borrowed(f);
 		if (f->async)
 			hop_async_put(f->async);

@@ -157,6 +157,14 @@ struct hop_frame {
 	u64 resp_uaddr;
 	u64 resp_cap;
 	u64 origin_uaddr;		/* where to store HOP_ORIGIN_*, or 0 */
+
+	/* File descriptors through the call (fds.c). */
+	unsigned int nreq_fds, nresp_fds;
+	u32 rfds_cap;
+	u64 rfds_uaddr, nrfds_uaddr;
+	struct file *req_files[HOP_MAX_FDS];	/* installed in the server; a spare reference each */
+	int req_fdnums[HOP_MAX_FDS];		/* their numbers there */
+	struct file *resp_files[HOP_MAX_FDS];	/* attached by the handler; a reference each */
 	u64 start_ns;
 
 	/* Aborts: requested from any context, carried out by the task itself. */
@@ -238,6 +246,16 @@ struct hop_async {
 	struct hop_async_result res;
 };
 
+/* fds.c: file descriptors through a call. */
+struct hop_fds;
+int hop_fds_take(struct file **files, const s32 __user *ufds, unsigned int n);
+void hop_fds_put(struct file **files, unsigned int n);
+int hop_fds_install(struct file **files, unsigned int n, int *nums, s32 __user *unums);
+void hop_fds_abort(struct hop_frame *f);
+void hop_fds_release(struct hop_frame *f);
+long hop_fds_recv(struct hop_frame *f, const struct hop_fds __user *uarg);
+long hop_fds_send(struct hop_frame *f, const struct hop_fds __user *uarg);
+
 /* handle.c */
 int hop_handle_create(struct hop_service *svc, int flags);
 void hop_handle_put(struct hop_handle *h);
@@ -317,6 +335,7 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 struct hop_frame *hop_current_frame(void);
 long hop_return(struct hop_service *svc, const struct hop_return __user *uarg);
 long hop_caller_info(struct hop_service *svc, struct hop_caller __user *uarg);
+long hop_frame_fds_ioctl(struct hop_service *svc, unsigned int cmd, void __user *uarg);
 long hop_call_regs(struct hop_service *svc, unsigned long arg);
 long hop_return_regs(struct hop_service *svc, long result);
 /* hop_call.flags bit the kernel sets for HOP_IOC_CALL_REGS (never from user space). */

@@ -84,6 +84,9 @@ static long hop_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return svc ? hop_caller_info(svc, uarg) : -EPERM;
 	case HOP_IOC_RETURN_REGS:
 		return svc ? hop_return_regs(svc, (long)arg) : -EPERM;
+	case HOP_IOC_RECV_FDS:
+	case HOP_IOC_SEND_FDS:
+		return svc ? hop_frame_fds_ioctl(svc, cmd, uarg) : -EPERM;
 	default:
 		return -ENOTTY;
 	}

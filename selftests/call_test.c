@@ -17,6 +17,64 @@
 
 _Static_assert(HOP_PENDING == HOP_RESULT_PENDING, "libhop's HOP_PENDING is the ABI's");
 
+/* The server's fds in use (counted in its table: /proc/self is the caller's). */
+static int count_fds(void)
+{
+	int fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+static int last_received = -1;		/* in the server: the fd number it got */
+
+/* fd commands, run in the handler; the reply is an int or a short string. */
+static ssize_t fd_command(const char *cmd, size_t len, void *resp, size_t cap)
+{
+	int fds[HOP_MAX_FDS + 1], n, p[2], r = 0;
+
+	if (len == 5 && !memcmp(cmd, "write", 5)) {
+		/* Write into the fd the caller sent; say whether it was close-on-exec. */
+		n = hop_recv_fds(fds, HOP_MAX_FDS);
+		if (n != 1)
+			return n < 0 ? n : -EPROTO;
+		r = fcntl(fds[0], F_GETFD) == FD_CLOEXEC;
+		if (write(fds[0], "hi", 2) != 2)
+			r = -errno;
+		close(fds[0]);
+	} else if (len == 4 && !memcmp(cmd, "back", 4)) {
+		/* A pipe of the server's, its read end sent back. */
+		if (pipe(p) || write(p[1], "srv", 3) != 3)
+			return -errno;
+		r = hop_send_fds(&p[0], 1);
+		close(p[0]);
+		close(p[1]);
+	} else if (len == 7 && !memcmp(cmd, "toomany", 7)) {
+		for (n = 0; n <= HOP_MAX_FDS; n++)
+			fds[n] = 0;
+		r = hop_send_fds(fds, 2);	/* more than the caller's rfds_cap of 1 */
+	} else if (len == 5 && !memcmp(cmd, "count", 5)) {
+		r = count_fds();
+	} else if (len == 4 && !memcmp(cmd, "hold", 4)) {
+		/* Keep the received fd and overrun the deadline. */
+		n = hop_recv_fds(fds, 1);
+		last_received = n == 1 ? fds[0] : -1;
+		sleep(2);
+	} else if (len == 4 && !memcmp(cmd, "held", 4)) {
+		/* Is the fd of the aborted call still open in the server? */
+		r = last_received >= 0 && fcntl(last_received, F_GETFD) >= 0;
+	} else {
+		return -EINVAL;
+	}
+	if (r < 0)
+		return r;
+	if (cap < sizeof(r))
+		return -EMSGSIZE;
+	memcpy(resp, &r, sizeof(r));
+	return sizeof(r);
+}
+
 static ssize_t handler(void *ctx, const void *req, size_t len, void *resp, size_t cap)
 {
 	if (len == 3 && !memcmp(req, "nap", 3)) {
@@ -29,6 +87,8 @@ static ssize_t handler(void *ctx, const void *req, size_t len, void *resp, size_
 	}
 	if (len == 8 && !memcmp(req, "timedout", 8))
 		return -ETIMEDOUT;		/* the handler's own ETIMEDOUT */
+	if (len >= 3 && !memcmp(req, "fd:", 3))
+		return fd_command((const char *)req + 3, len - 3, resp, cap);
 	return hop_test_echo(ctx, req, len, resp, cap);
 }
 
@@ -186,6 +246,113 @@ TEST_F(one_slot, call_struct_sizes)
 	big.c.flags = HOP_CALL_ASYNC;
 	big.c.origin = (uintptr_t)out;
 	EXPECT_EQ(-EINVAL, hop_test_ioctl(fd, HOP_IOC_CALL, &big));
+}
+
+/* The caller's fds in use. */
+static int own_fds(void)
+{
+	int fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+static long fd_call(struct hop_conn *c, const char *cmd, const int *fds, unsigned int nfds,
+		    int *rfds, unsigned int rfds_cap, unsigned int *nrfds)
+{
+	struct hop_call_opts o = { .size = sizeof(o), .fds = fds, .nfds = nfds,
+				   .rfds = rfds, .rfds_cap = rfds_cap, .nrfds = nrfds };
+	int v = 0;
+	ssize_t r = hop_call_opts(c, cmd, strlen(cmd), &v, sizeof(v), &o);
+
+	return r < 0 ? r : v;
+}
+
+/* Issue 17 (1): an fd into the server, installed close-on-exec. */
+TEST_F(one_slot, fds_travel_with_the_request)
+{
+	int p[2];
+	char buf[4] = "";
+
+	ASSERT_EQ(0, pipe(p));
+	EXPECT_EQ(1, fd_call(self->conn, "fd:write", &p[1], 1, NULL, 0, NULL));
+	EXPECT_EQ(2, read(p[0], buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, "hi", 2));
+	close(p[0]);
+	close(p[1]);
+}
+
+/* ... and back with the reply, into the caller's table. */
+TEST_F(one_slot, fds_travel_with_the_reply)
+{
+	unsigned int n = 99;
+	int r[2] = { -1, -1 }, before = own_fds();
+	char buf[4] = "";
+
+	EXPECT_EQ(0, fd_call(self->conn, "fd:back", NULL, 0, r, 2, &n));
+	ASSERT_EQ(1, n);
+	EXPECT_EQ(FD_CLOEXEC, fcntl(r[0], F_GETFD));
+	EXPECT_EQ(3, read(r[0], buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, "srv", 3));
+	EXPECT_EQ(before + 1, own_fds());
+	close(r[0]);
+}
+
+/* Every bad input: its errno, nothing installed anywhere, no reference left. */
+TEST_F(one_slot, fd_errors_install_nothing)
+{
+	int many[HOP_MAX_FDS + 1], r[2], i, mine = own_fds();
+	int theirs = fd_call(self->conn, "fd:count", NULL, 0, NULL, 0, NULL);
+	unsigned int n = 99;
+	int bad = 1000;
+
+	ASSERT_LT(0, theirs);
+	for (i = 0; i <= HOP_MAX_FDS; i++)
+		many[i] = 0;
+	EXPECT_EQ(-EBADF, fd_call(self->conn, "fd:write", &bad, 1, NULL, 0, NULL));
+	EXPECT_EQ(-E2BIG, fd_call(self->conn, "fd:write", many, HOP_MAX_FDS + 1, NULL, 0, NULL));
+	EXPECT_EQ(-E2BIG, fd_call(self->conn, "fd:back", NULL, 0, r, HOP_MAX_FDS + 1, &n));
+	/* The handler sends more than the caller has room for: its hop_send_fds fails. */
+	EXPECT_EQ(-E2BIG, fd_call(self->conn, "fd:toomany", NULL, 0, r, 1, &n));
+	EXPECT_EQ(0, n);
+	EXPECT_EQ(mine, own_fds());
+	EXPECT_EQ(theirs, fd_call(self->conn, "fd:count", NULL, 0, NULL, 0, NULL));
+	/* Outside a handler. */
+	EXPECT_EQ(-EPERM, hop_recv_fds(r, 1));
+	EXPECT_EQ(-EPERM, hop_send_fds(r, 1));
+}
+
+/* No room in the caller's table: -EMFILE, nothing installed, the server unchanged. */
+TEST_F(one_slot, no_room_for_the_reply_fds)
+{
+	int theirs = fd_call(self->conn, "fd:count", NULL, 0, NULL, 0, NULL);
+	int dups[1024], k = 0, r[1];
+	unsigned int n = 99;
+
+	while (k < 1024 && (dups[k] = dup(0)) >= 0)
+		k++;
+	ASSERT_EQ(EMFILE, errno);
+	EXPECT_EQ(-EMFILE, fd_call(self->conn, "fd:back", NULL, 0, r, 1, &n));
+	EXPECT_EQ(0, n);
+	while (k)
+		close(dups[--k]);
+	EXPECT_EQ(theirs, fd_call(self->conn, "fd:count", NULL, 0, NULL, 0, NULL));
+}
+
+/* A call aborted after its fds were installed closes them in the server. */
+TEST_F(one_slot, aborted_call_closes_its_fds_in_the_server)
+{
+	struct hop_call_opts o = { .size = sizeof(o), .timeout_ns = 200 * 1000000ULL };
+	int p[2], v;
+
+	ASSERT_EQ(0, pipe(p));
+	o.fds = &p[1];
+	o.nfds = 1;
+	EXPECT_EQ(-ETIMEDOUT, hop_call_opts(self->conn, "fd:hold", 7, &v, sizeof(v), &o));
+	EXPECT_EQ(0, fd_call(self->conn, "fd:held", NULL, 0, NULL, 0, NULL));
+	close(p[0]);
+	close(p[1]);
 }
 
 TEST_HARNESS_MAIN

@@ -68,8 +68,13 @@ struct hop_call_opts {
 	size_t size;		/* sizeof(struct hop_call_opts) */
 	unsigned int flags;	/* HOP_CALL_F_* */
 	uint64_t timeout_ns;	/* the deadline, slot wait included; 0: the service's */
-	/* since libhop 0.2 (a smaller size leaves it NULL) */
+	/* since libhop 0.2 (a smaller size leaves them 0) */
 	unsigned int *origin;	/* out, if not NULL: HOP_ORIGIN_HANDLER or HOP_ORIGIN_HOP */
+	const int *fds;		/* fds sent with the request (<= HOP_MAX_FDS) */
+	unsigned int nfds;
+	int *rfds;		/* room for the fds the handler sends back */
+	unsigned int rfds_cap;	/* <= HOP_MAX_FDS */
+	unsigned int *nrfds;	/* out, if not NULL: how many came back in rfds */
 };
 ssize_t hop_call_opts(struct hop_conn *conn, const void *req, size_t req_len,
 		      void *resp, size_t resp_cap,
@@ -129,6 +134,15 @@ int hop_dev_read(unsigned int offset, unsigned int len, void *dest);
  */
 struct hop_caller;
 int hop_caller(struct hop_caller *out);
+/*
+ * In a handler: the fds sent with the request, installed in the server's
+ * table (close-on-exec) before the handler ran; returns how many there are
+ * (up to @max numbers stored in @fds).  And fds of the server's to send back
+ * with the reply (replacing any sent before), installed in the caller's
+ * table when the call returns.  -EPERM outside a handler.
+ */
+int hop_recv_fds(int *fds, unsigned int max);
+int hop_send_fds(const int *fds, unsigned int n);
 
 /* Counters of a service, through its service fd or any handle to it. */
 struct hop_service_info;

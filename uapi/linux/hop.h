@@ -103,8 +103,32 @@ struct hop_call {
 	__u64 timeout_ns;	/* deadline for this call, slot wait included; 0: the service's */
 	__u64 user_data;	/* HOP_CALL_ASYNC: returned by REAP; else must be 0 */
 	__u64 origin;		/* 0, or where to store a __u32 HOP_ORIGIN_* (synchronous calls) */
+	/* File descriptors through a synchronous call (0 .. HOP_MAX_FDS each way). */
+	__u64 fds;		/* const __s32[nfds]: sent with the request */
+	__u64 rfds;		/* __s32[rfds_cap]: receive the fds the handler sends back */
+	__u64 nrfds;		/* 0, or where to store a __u32: how many were received */
+	__u32 nfds;
+	__u32 rfds_cap;
 };
-#define HOP_CALL_SIZE_VER0	56	/* without origin */
+#define HOP_CALL_SIZE_VER0	56	/* without origin and fds */
+
+/*
+ * File descriptors through a call, as doors' DOOR_DESCRIPTOR and binder's fd
+ * objects: the caller's fds are installed in the server's table (close-on-
+ * exec) before the handler runs, which reads their numbers with
+ * HOP_IOC_RECV_FDS; the handler attaches fds of its own to the reply with
+ * HOP_IOC_SEND_FDS, and they are installed in the caller's table when the
+ * call returns.  A bad fd is -EBADF, more than HOP_MAX_FDS (or than rfds_cap)
+ * -E2BIG, no room in the receiver's table -EMFILE; a failure installs
+ * nothing anywhere.  A call aborted after the request's fds were installed
+ * closes them in the server (those the handler has not replaced).
+ */
+#define HOP_MAX_FDS		16
+struct hop_fds {
+	__u64 fds;		/* __s32[n] */
+	__u32 n;		/* RECV: room; SEND: how many */
+	__u32 flags;		/* 0 */
+};
 
 /*
  * Who produced a synchronous call's result, stored at hop_call.origin when
@@ -251,5 +275,7 @@ struct hop_caller {
 #define HOP_IOC_CALLER		_IOR(HOP_IOC_MAGIC, 0x0c, struct hop_caller)
 #define HOP_IOC_CALL_REGS	_IO(HOP_IOC_MAGIC, 0x0d)
 #define HOP_IOC_RETURN_REGS	_IO(HOP_IOC_MAGIC, 0x0e)
+#define HOP_IOC_RECV_FDS	_IOW(HOP_IOC_MAGIC, 0x0f, struct hop_fds)	/* returns n */
+#define HOP_IOC_SEND_FDS	_IOW(HOP_IOC_MAGIC, 0x10, struct hop_fds)
 
 #endif /* _UAPI_LINUX_HOP_H */
