@@ -29,7 +29,7 @@ hop_ktap_helpers() {
 	# In the guest: its kernel's headers were unpacked into the cache.
 	if [ -z "$cache" ]; then
 		case ${HOP_HEADERS:-} in
-		*/kernels/*) cache=${HOP_HEADERS%/kernels/*} ;;
+		*/headers/*) cache=${HOP_HEADERS%/headers/*} ;;
 		esac
 	fi
 	cache=${cache:-/var/cache/hop}
