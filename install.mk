@@ -7,7 +7,11 @@
 #
 # Installs libhop (libhop.so.VERSION with its soname links, libhop.a), its
 # headers (hop.h and linux/hop.h, which defines struct hop_service_info),
-# hop.pc, the man pages, the bpftrace tools, the examples and the udev rule.
+# hop.pc, the man pages (section 3: libhop; section 8: the tools), the
+# bpftrace tools in SBINDIR (as Debian installs bpftrace's own, in /usr/sbin),
+# the examples (programs in libexec; their sources, MIT-0, and each tool's
+# _example.txt in DOCDIR/examples), the udev rule and the sysusers.d entry
+# that creates its group.
 # hop.ko only when a kernel is named (KERNELRELEASE=, or KDIR= a headers tree
 # whose release is read from it), into /lib/modules/RELEASE/extra, which is
 # outside PREFIX on purpose: modprobe looks nowhere else.  With DESTDIR empty
@@ -24,10 +28,13 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 MANDIR ?= $(PREFIX)/share/man
-HOP_DATADIR ?= $(PREFIX)/share/hop
+SBINDIR ?= $(PREFIX)/sbin
+DOCDIR ?= $(PREFIX)/share/doc/hop
 HOP_LIBEXECDIR ?= $(PREFIX)/libexec/hop
 # udev reads /etc/udev/rules.d and /usr/lib/udev/rules.d, never /usr/local.
 UDEVRULESDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/udev/rules.d,/etc/udev/rules.d)
+# Likewise systemd-sysusers: /etc/sysusers.d and /usr/lib/sysusers.d.
+SYSUSERSDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/sysusers.d,/etc/sysusers.d)
 INSTALL ?= install
 
 # The kernel to install hop.ko for, if any.  KDIR must be Debian's headers
@@ -45,15 +52,19 @@ INSTALL_KO ?= $(if $(INSTALL_RELEASE),build/$(INSTALL_RELEASE)/hop.ko)
 MODDIR := /lib/modules/$(INSTALL_RELEASE)/extra
 
 MAN_PAGES := $(wildcard man/man3/*.3)
+MAN8_PAGES := $(wildcard man/man8/*.8)
 BT_TOOLS := $(wildcard tools/*.bt)
+BT_EXAMPLES := $(wildcard tools/*_example.txt)
+EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLE_PROGS := $(EXAMPLES)
 DKMS_SRCDIR := /usr/src/hop-$(HOP_VERSION)
 
 .PHONY: install uninstall dkms-src
 install: $(LIB) $(EXAMPLE_PROGS) $(INSTALL_KO)
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/linux $(DESTDIR)$(PKGCONFIGDIR) \
-		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(HOP_DATADIR)/tools $(DESTDIR)$(HOP_LIBEXECDIR)/examples \
-		$(DESTDIR)$(UDEVRULESDIR)
+		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SBINDIR) \
+		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(HOP_LIBEXECDIR)/examples \
+		$(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(SYSUSERSDIR)
 	$(INSTALL) -m 0755 build/lib/libhop.so.$(HOP_SOMAJOR) $(DESTDIR)$(LIBDIR)/libhop.so.$(HOP_VERSION)
 	ln -sf libhop.so.$(HOP_VERSION) $(DESTDIR)$(LIBDIR)/libhop.so.$(HOP_SOMAJOR)
 	ln -sf libhop.so.$(HOP_SOMAJOR) $(DESTDIR)$(LIBDIR)/libhop.so
@@ -63,9 +74,14 @@ install: $(LIB) $(EXAMPLE_PROGS) $(INSTALL_KO)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 		-e 's|@VERSION@|$(HOP_VERSION)|' lib/hop.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/hop.pc
 	$(if $(MAN_PAGES),$(INSTALL) -m 0644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man3/)
-	$(if $(BT_TOOLS),$(INSTALL) -m 0755 $(BT_TOOLS) $(DESTDIR)$(HOP_DATADIR)/tools/)
+	$(if $(MAN8_PAGES),$(INSTALL) -m 0644 $(MAN8_PAGES) $(DESTDIR)$(MANDIR)/man8/)
+	$(if $(BT_TOOLS),$(INSTALL) -m 0755 $(BT_TOOLS) $(DESTDIR)$(SBINDIR)/)
+	$(if $(EXAMPLE_SRCS)$(BT_EXAMPLES),$(INSTALL) -m 0644 $(EXAMPLE_SRCS) $(BT_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/)
 	$(if $(EXAMPLE_PROGS),$(INSTALL) -m 0755 $(EXAMPLE_PROGS) $(DESTDIR)$(HOP_LIBEXECDIR)/examples/)
 	$(INSTALL) -m 0644 udev/60-hop.rules $(DESTDIR)$(UDEVRULESDIR)/60-hop.rules
+	$(INSTALL) -m 0644 udev/hop.sysusers $(DESTDIR)$(SYSUSERSDIR)/hop.conf
+	@# The rule's group, now rather than at the next boot.
+	$(if $(DESTDIR),,-command -v systemd-sysusers >/dev/null && systemd-sysusers hop.conf)
 ifneq ($(INSTALL_RELEASE),)
 	$(INSTALL) -d $(DESTDIR)$(MODDIR)
 	$(INSTALL) -m 0644 $(INSTALL_KO) $(DESTDIR)$(MODDIR)/hop.ko
@@ -78,11 +94,15 @@ uninstall:
 		$(DESTDIR)$(LIBDIR)/libhop.so $(DESTDIR)$(LIBDIR)/libhop.a \
 		$(DESTDIR)$(INCLUDEDIR)/hop.h $(DESTDIR)$(INCLUDEDIR)/linux/hop.h \
 		$(DESTDIR)$(PKGCONFIGDIR)/hop.pc $(DESTDIR)$(UDEVRULESDIR)/60-hop.rules \
+		$(DESTDIR)$(SYSUSERSDIR)/hop.conf \
 		$(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN_PAGES))) \
-		$(addprefix $(DESTDIR)$(HOP_DATADIR)/tools/,$(notdir $(BT_TOOLS))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8_PAGES))) \
+		$(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(BT_TOOLS))) \
+		$(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EXAMPLE_SRCS) $(BT_EXAMPLES))) \
 		$(addprefix $(DESTDIR)$(HOP_LIBEXECDIR)/examples/,$(notdir $(EXAMPLE_PROGS)))
-	@# Only the directories that are hop's own; shared ones (lib, include) stay.
-	-rmdir $(DESTDIR)$(HOP_DATADIR)/tools $(DESTDIR)$(HOP_DATADIR) \
+	@# Only the directories that are hop's own; shared ones (lib, include, sbin) stay.
+	@# The group stays too, like any system group a package created.
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(HOP_LIBEXECDIR)/examples $(DESTDIR)$(HOP_LIBEXECDIR) 2>/dev/null
 ifneq ($(INSTALL_RELEASE),)
 	rm -f $(DESTDIR)$(MODDIR)/hop.ko

@@ -13,6 +13,15 @@ one table comparing hop and pipe with and without PTI and PCID.
 Every ratio is taken between results of the same file, i.e. the same guest
 run: under TCG emulation absolute times mean nothing and vary several-fold
 from boot to boot.
+
+Every plot names the kernel and how the guest ran (accel: tcg, icount, kvm
+or host) in its title.  Bars and points are the median over repetitions;
+whiskers span the lowest and highest repetition (p50_ns_reps,
+ops_per_s_reps); p99 values have no per-repetition record, so p99 bars
+carry none.  The floors (null syscall, null ioctl, mm switch) are drawn as
+dashed reference lines on the latency plots.  The .dat files gnuplot reads
+have no header row: a header row is plotted by the histogram style as an
+empty first cluster, which pushed the last payload group out of the frame.
 """
 import argparse
 import json
@@ -21,9 +30,18 @@ import subprocess
 import sys
 import tempfile
 
-TRANSPORTS = ["hop", "pipe", "futex", "eventfd", "unix", "uring", "binder"]
+TRANSPORTS = ["hop", "hop-regs", "pipe", "futex", "eventfd", "unix", "uring", "binder"]
 FLOORS = ["null-syscall", "null-ioctl", "mm-switch"]
 PAYLOADS = [0, 64, 4096, 65536]
+
+
+def payloads_of(rows, **kw):
+    """The payload sizes measured in rows (with kw), PAYLOADS first, in order."""
+    seen = {r.get("payload") for r in rows
+            if r.get("transport") in TRANSPORTS and not r.get("skipped")
+            and "error" not in r and all(r.get(k) == v for k, v in kw.items())}
+    seen.discard(None)
+    return sorted(seen) or PAYLOADS
 
 
 def load(path):
@@ -129,37 +147,91 @@ def gnuplot(script):
 TERM = "set terminal pngcairo size 1000,560 font 'DejaVu Sans,11'\n"
 
 
+def accel_title(rows):
+    """The kernel and how its guest ran, for a plot's title."""
+    e = env_of(rows)
+    accel = set_unit(rows)
+    how = {"icount": "QEMU TCG -icount: values are instructions",
+           "tcg": "QEMU TCG: emulated ns, compare ratios only",
+           "kvm": "KVM, real time",
+           "host": "no QEMU guest (the build host), real time"}.get(accel, accel)
+    return f"{e.get('kernel')}, {how}"
+
+
+def spread(r, key="p50_ns_reps", div=None):
+    """(min, max) over a result's repetitions, in plot units, or the value twice."""
+    div = div or UNIT["div"]
+    reps = [v for v in (r.get(key) or []) if v is not None]
+    base = r["p50_ns"] if key == "p50_ns_reps" else r.get("ops_per_s")
+    if not reps:
+        return base / div, base / div
+    return min(reps) / div, max(reps) / div
+
+
+def floor_arrows(rows):
+    """gnuplot commands drawing the floors' p50 as dashed reference lines."""
+    out = []
+    for i, t in enumerate(FLOORS):
+        r = pick(rows, transport=t)
+        if not r or not r.get("p50_ns"):
+            continue
+        y = r["p50_ns"] / UNIT["div"]
+        out.append(f"set arrow from graph 0, first {y} to graph 1, first {y} nohead "
+                   f"dt 2 lw 1.5 lc rgb 'gray30' front")
+        out.append(f"set label '{t} {us(r['p50_ns'])}' at graph 1.01, first {y} left "
+                   f"font ',9' tc rgb 'gray30' front")
+    ys = [pick(rows, transport=t)["p50_ns"] / UNIT["div"] for t in FLOORS
+          if pick(rows, transport=t) and pick(rows, transport=t).get("p50_ns")]
+    return "\n".join(out), min(ys) if ys else None
+
+
 def plot_latency(rows, placement, png, tmp):
     dat = os.path.join(tmp, f"lat-{placement}.dat")
     present = [t for t in TRANSPORTS if any(pick(rows, transport=t, payload=p,
                                                  placement=placement, clients=1)
-                                            for p in PAYLOADS)]
+                                            for p in PAYLOADS + [8, 48])]
     if not present:
         return False
+    payloads = payloads_of(rows, placement=placement, clients=1)
+    # No header row: gnuplot's histogram style plots it as an empty cluster.
+    top, bottom = 0, None
     with open(dat, "w") as f:
-        f.write("payload " + " ".join(present) + "\n")
-        for p in PAYLOADS:
+        for p in payloads:
             vals = []
             for t in present:
                 r = pick(rows, transport=t, payload=p, placement=placement,
                          clients=1)
-                vals.append(f"{r['p50_ns'] / UNIT['div']:.3f}" if r else "NaN")
+                if r:
+                    lo, hi = spread(r)
+                    top = max(top, hi, r['p50_ns'] / UNIT['div'])
+                    bottom = min(bottom or lo, lo)
+                    vals.append(f"{r['p50_ns'] / UNIT['div']:.3f} {lo:.3f} {hi:.3f}")
+                else:
+                    vals.append("NaN NaN NaN")
             f.write(f'"{size(p)}" ' + " ".join(vals) + "\n")
-    e = env_of(rows)
-    cols = ", ".join(f"'' using {i + 2} title '{t}'" for i, t in enumerate(present))
+    cols = ", ".join(
+        (f"'{dat}'" if i == 0 else "''") +
+        f" using {3 * i + 2}:{3 * i + 3}:{3 * i + 4}" + (":xtic(1)" if i == 0 else "") +
+        f" title '{t}'" for i, t in enumerate(present))
+    reps = next((r.get("reps") for r in rows if r.get("reps")), "?")
+    arrows, lowest = floor_arrows(rows)
+    # Every whisker and every floor's line inside the frame.
+    ymin = min(x for x in (lowest, bottom) if x) / 2
     gnuplot(TERM + f"""set output '{png}'
-set title "p50 round trip, 1 client, {placement} CPU ({e.get('kernel')}{'; TCG: compare ratios only' if e.get('tcg') else ''})"
+set title "p50 round trip, 1 client, {placement} CPU; whiskers: min-max of {reps} repetitions\\n{accel_title(rows)}"
 set style data histogram
-set style histogram cluster gap 1
+set style histogram errorbars gap 1 lw 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
-set xrange [-0.6:3.6]
+set xrange [-0.6:{len(payloads) - 0.4}]
 set logscale y
+set yrange [{ymin}:{top * 2}]
 set ylabel 'p50 round trip ({u()}, log scale)'
 set xlabel 'payload each way'
 set key outside right top
 set grid ytics
-plot '{dat}' using 2:xtic(1) title '{present[0]}'{', ' + cols.split(', ', 1)[1] if len(present) > 1 else ''}
+{arrows}
+plot {cols}
 """)
     return True
 
@@ -174,9 +246,11 @@ def plot_lines(series, title, ylabel, png, tmp, name, logy=False):
             continue
         dat = os.path.join(tmp, f"{name}-{i}.dat")
         with open(dat, "w") as f:
-            for x, y in pts:
-                f.write(f"{x} {y}\n")
-        parts.append(f"'{dat}' using 1:2 with linespoints lw 2 title '{label}'")
+            for pt in pts:
+                x, y = pt[0], pt[1]
+                lo, hi = (pt[2], pt[3]) if len(pt) > 3 else (y, y)
+                f.write(f"{x} {y} {lo} {hi}\n")
+        parts.append(f"'{dat}' using 1:2:3:4 with yerrorlines lw 2 title '{label}'")
     gnuplot(TERM + f"""set output '{png}'
 set title "{title}"
 set xlabel 'client threads'
@@ -262,32 +336,46 @@ def report_file(path, rows, outdir, tmp, md):
         md.append("")
 
     for placement in ("same", "cross"):
+        pays = payloads_of([r for r in rows if r.get("condition", "") == ""],
+                           placement=placement, clients=1)
         hop = {p: pick(rows, transport="hop", payload=p, placement=placement,
-                       clients=1, condition="") for p in PAYLOADS}
+                       clients=1, condition="") for p in pays}
         have = [t for t in TRANSPORTS if any(
             pick(rows, transport=t, payload=p, placement=placement, clients=1,
-                 condition="") for p in PAYLOADS)]
+                 condition="") for p in pays)]
         if not have:
             continue
         md.append(f"### Latency, 1 client, {placement} CPU\n")
         md.append(f"p50 / p99 / p99.9 in {u()}, and p50 as a multiple of hop's p50 "
                   "at the same payload.\n")
-        md.append("| transport | " + " | ".join(size(p) for p in PAYLOADS) + " |")
-        md.append("|---|" + "---:|" * len(PAYLOADS))
+        md.append("| transport | " + " | ".join(size(p) for p in pays) + " |")
+        md.append("|---|" + "---:|" * len(pays))
+        spreads = []
         for t in have:
-            cells = []
-            for p in PAYLOADS:
+            cells, sp = [], []
+            for p in pays:
                 r = pick(rows, transport=t, payload=p, placement=placement,
                          clients=1, condition="")
                 if not r:
                     cells.append("–")
+                    sp.append("–")
                     continue
                 c = f"{us(r['p50_ns'])} / {us(r['p99_ns'])} / {us(r['p999_ns'])}"
-                h = hop[p]
+                h = hop.get(p)
                 if h and t != "hop" and h["p50_ns"]:
                     c += f" (x{r['p50_ns'] / h['p50_ns']:.2f})"
                 cells.append(c)
+                reps = r.get("p50_ns_reps") or []
+                sp.append(f"{us(min(reps))}–{us(max(reps))}" if reps else "–")
             md.append(f"| {t} | " + " | ".join(cells) + " |")
+            spreads.append(f"| {t} | " + " | ".join(sp) + " |")
+        md.append("")
+        nreps = next((r.get("reps") for r in rows if r.get("reps")), "?")
+        md.append(f"Spread between repetitions: lowest–highest p50 of the {nreps} "
+                  f"repetitions (`p50_ns_reps`), {u()}.\n")
+        md.append("| transport | " + " | ".join(size(p) for p in pays) + " |")
+        md.append("|---|" + "---:|" * len(pays))
+        md += spreads
         md.append("")
         png = f"{stem}-latency-{placement}.png"
         if plot_latency([r for r in rows if r.get("condition", "") == ""],
@@ -318,15 +406,17 @@ def report_file(path, rows, outdir, tmp, md):
                          clients=n, condition="")
                 if r:
                     cells.append(f"{kops(r['ops_per_s'])} [{us(r['p99_ns'])}]")
-                    pts.append((n, r["ops_per_s"]))
+                    lo, hi = spread(r, "ops_per_s_reps", 1)
+                    pts.append((n, r["ops_per_s"], lo, hi))
                 else:
                     cells.append("–")
             series[t] = pts
             md.append(f"| {t} | " + " | ".join(cells) + " |")
         md.append("")
         png = f"{stem}-throughput-{placement}.png"
-        if plot_lines(series, f"throughput, 64 B, placement {placement} "
-                      f"({e.get('kernel')})", "round trips per second",
+        if plot_lines(series, f"throughput, 64 B, placement {placement}; whiskers: "
+                      f"min-max of the repetitions\\n{accel_title(rows)}",
+                      "round trips per second",
                       os.path.join(outdir, png), tmp, f"tp-{placement}"):
             md.append(f"![throughput {placement}]({png})\n")
 
@@ -345,10 +435,12 @@ def report_file(path, rows, outdir, tmp, md):
         dat = os.path.join(tmp, "slots.dat")
         with open(dat, "w") as f:
             for r in slot_rows:
+                olo, ohi = spread(r, "ops_per_s_reps", 1)
+                plo, phi = spread(r)
                 f.write(f"{r['clients']} {r['ops_per_s']} {r['p50_ns'] / UNIT['div']} "
-                        f"{r['p99_ns'] / UNIT['div']}\n")
+                        f"{r['p99_ns'] / UNIT['div']} {olo} {ohi} {plo} {phi}\n")
         gnuplot(TERM + f"""set output '{os.path.join(outdir, png)}'
-set title "hop, 2 slots, 64 B, clients beyond the slots ({e.get('kernel')})"
+set title "hop, 2 slots, 64 B, clients beyond the slots; whiskers: min-max of the repetitions\\n{accel_title(rows)}"
 set xlabel 'client threads'
 set ylabel 'round trips per second'
 set y2label '{u()} (log scale)'
@@ -359,8 +451,8 @@ set y2tics
 set xtics (1,2,3,4,6,8)
 set grid
 set key outside right top
-plot '{dat}' using 1:2 with linespoints lw 2 title 'ops/s', \\
-     '' using 1:3 axes x1y2 with linespoints lw 2 dt 2 title 'p50 {u()}', \\
+plot '{dat}' using 1:2:5:6 with yerrorlines lw 2 title 'ops/s', \\
+     '' using 1:3:7:8 axes x1y2 with yerrorlines lw 2 dt 2 title 'p50 {u()}', \\
      '' using 1:4 axes x1y2 with linespoints lw 2 dt 3 title 'p99 {u()}'
 """)
         md.append(f"![slots]({png})\n")
@@ -374,7 +466,6 @@ plot '{dat}' using 1:2 with linespoints lw 2 title 'ops/s', \\
         dat = os.path.join(tmp, "stress.dat")
         nbars = 0
         with open(dat, "w") as f:
-            f.write("cell idle hogs\n")
             for t, pl in stress:
                 a = pick(rows, transport=t, placement=pl, payload=64, condition="idle")
                 b = pick(rows, transport=t, placement=pl, payload=64,
@@ -390,7 +481,7 @@ plot '{dat}' using 1:2 with linespoints lw 2 title 'ops/s', \\
         md.append("")
         png = f"{stem}-stress.png"
         gnuplot(TERM + f"""set output '{os.path.join(outdir, png)}'
-set title "p99, 64 B, idle vs stress-ng --cpu 2 ({e.get('kernel')})"
+set title "p99, 64 B, idle vs stress-ng --cpu 2 (p99: no per-repetition record, no whiskers)\\n{accel_title(rows)}"
 set style data histogram
 set style histogram cluster gap 1
 set style fill solid 0.85 border -1

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT-0
 /* echo-client: calls "echo" and prints what the handler saw from inside the server. */
 #define _GNU_SOURCE
 #include <errno.h>

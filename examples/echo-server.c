@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT-0
 /*
  * echo-server: serves "echo".  The handler answers with the request and with
  * what it can see: a global of this process, a file only this process opened,

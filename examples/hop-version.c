@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT-0
 /* hop-version.c: ask /dev/hop which ABI it speaks and what its limits are. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT-0
 /*
  * kv-client: many threads put and get keys in kv-server concurrently, each
  * through its own hops, then check every value and the key count.

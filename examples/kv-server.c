@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT-0
 /*
  * kv-server: a key-value store served over hop.  The table lives in this
  * process's memory; the process has no worker threads: every get and put runs

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT-0
 /*
  * slowdev-client: one thread submits many async reads to slowdev-server
  * through io_uring and keeps computing while the device works; completions

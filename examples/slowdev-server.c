@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT-0
 /*
  * slowdev-server: serves reads from the module's slow device (QEMU's edu PCI
  * device, where present) with a cache in its own memory.  A read of a block

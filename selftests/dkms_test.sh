@@ -4,13 +4,13 @@
 #
 # run-tests: timeout=2400
 # (The runner reads the line above.)  A DKMS build compiles hop.ko under TCG,
-# which takes minutes, and far more on a busy host (README, "Measured
-# times"), so it runs only when asked: `make check CHECK_DKMS=1` sets
+# which takes minutes, and far more on a busy host (docs/measured-times.md),
+# so it runs only when asked: `make check CHECK_DKMS=1` sets
 # HOP_DKMS=1 in the guests; otherwise every case is reported as skipped.
 #
 # Runs in the test VM (run-tests.sh runs every selftests/*_test.sh) as root
 # from the repository root, with the runner's hop.ko ($HOP_KO) loaded.  It
-# unloads that one, installs the sources the way the README says (make
+# unloads that one, installs the sources the way docs/install.md says (make
 # dkms-src, dkms add/build/install), loads the DKMS build with modprobe and a
 # module parameter, unloads it with modprobe -r, removes it from DKMS and
 # loads $HOP_KO again, so that the runner's later checks find the module it

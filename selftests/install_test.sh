@@ -51,11 +51,47 @@ files_installed() {
 	for f in build/examples/*; do
 		[ -x "$D/usr/libexec/hop/examples/${f##*/}" ] || { echo "missing example ${f##*/}"; missing=1; }
 	done
+	[ -f "$D/usr/lib/sysusers.d/hop.conf" ] || { echo "missing usr/lib/sysusers.d/hop.conf"; missing=1; }
+	return $missing
+}
+# The bpftrace tools where Debian puts bpftrace's own (/usr/sbin), each with
+# its section-8 page (clean roff) and its _example.txt; the examples' sources
+# beside them under a license that lets users copy them.
+tools_installed() {
+	local f t missing=0
 	for f in tools/*.bt; do
 		[ -e "$f" ] || continue
-		[ -x "$D/usr/share/hop/tools/${f##*/}" ] || { echo "missing tool ${f##*/}"; missing=1; }
+		t=${f##*/}
+		[ -x "$D/usr/sbin/$t" ] || { echo "missing tool usr/sbin/$t"; missing=1; }
+		[ -f "$D/usr/share/man/man8/$t.8" ] || { echo "missing man page $t.8"; missing=1; continue; }
+		out=$(groff -man -ww -z "$D/usr/share/man/man8/$t.8" 2>&1)
+		[ -z "$out" ] || { echo "$t.8: $out"; missing=1; }
+		[ -f "$D/usr/share/doc/hop/examples/${t%.bt}_example.txt" ] ||
+			{ echo "missing ${t%.bt}_example.txt"; missing=1; }
+	done
+	for f in examples/*.c; do
+		[ -f "$D/usr/share/doc/hop/examples/${f##*/}" ] || { echo "missing source ${f##*/}"; missing=1; }
+		head -n 1 "$f" | grep -q 'SPDX-License-Identifier: MIT-0' || { echo "${f##*/} is not MIT-0"; missing=1; }
 	done
 	return $missing
+}
+# dkms.conf's BUILD_EXCLUSIVE_KERNEL and _ARCH (as DKMS reads them, with
+# bash's =~) take exactly the kernels module/compat.h accepts and hop is
+# tested on: 6.1 and 6.12, x86-64.
+dkms_exclusive() {
+	(
+		. ./dkms.conf || exit 1
+		for k in 6.1.0-56-amd64 6.12.117+deb12-amd64 "$release"; do
+			[[ $k =~ $BUILD_EXCLUSIVE_KERNEL ]] || { echo "refuses $k"; exit 1; }
+		done
+		for k in 5.10.0-30-amd64 6.10.0-1-amd64 6.13.0-1-amd64 6.16.3+deb13-amd64 6.120.0; do
+			[[ $k =~ $BUILD_EXCLUSIVE_KERNEL ]] && { echo "accepts $k"; exit 1; }
+		done
+		[[ x86_64 =~ $BUILD_EXCLUSIVE_ARCH ]] && ! [[ aarch64 =~ $BUILD_EXCLUSIVE_ARCH ]] ||
+			{ echo "BUILD_EXCLUSIVE_ARCH '$BUILD_EXCLUSIVE_ARCH'"; exit 1; }
+		grep -q 'KERNEL_VERSION(6, 1, 0)' module/compat.h && grep -q 'KERNEL_VERSION(6, 13, 0)' module/compat.h ||
+			{ echo "module/compat.h's bounds changed: update dkms.conf"; exit 1; }
+	)
 }
 soname_links() {
 	[ "$(readlink "$D/usr/lib/libhop.so.0")" = "libhop.so.$version" ] &&
@@ -95,7 +131,9 @@ run_example() { "$D/usr/libexec/hop/examples/hop-version" | grep -q 'ABI'; }
 # overlay; the device's owner and mode are put back afterwards.
 udev_rule() {
 	local ok
-	getent group hop >/dev/null || groupadd --system hop || return 1
+	# The group from the installed sysusers.d entry, as a package would.
+	getent group hop >/dev/null || systemd-sysusers "$D/usr/lib/sysusers.d/hop.conf" || return 1
+	getent group hop || return 1
 	mkdir -p /etc/udev/rules.d &&
 	cp "$D/usr/lib/udev/rules.d/60-hop.rules" /etc/udev/rules.d/ &&
 	udevadm test /sys/class/misc/hop 2>&1 | grep 60-hop.rules
@@ -119,6 +157,7 @@ default_prefix() {
 	make --no-print-directory install DESTDIR="$d" &&
 	grep -qx 'prefix=/usr/local' "$d/usr/local/lib/pkgconfig/hop.pc" &&
 	[ -f "$d/etc/udev/rules.d/60-hop.rules" ] &&
+	[ -f "$d/etc/sysusers.d/hop.conf" ] && [ -x "$d/usr/local/sbin/hopsnoop.bt" ] &&
 	[ -f "$d/usr/local/lib/libhop.so.$version" ] &&
 	[ ! -e "$d/lib/modules" ] &&
 	make --no-print-directory uninstall DESTDIR="$d" &&
@@ -126,9 +165,11 @@ default_prefix() {
 }
 
 echo "TAP version 13"
-echo "1..13"
+echo "1..15"
 t "make install DESTDIR PREFIX=/usr KERNELRELEASE=$release" do_install
-t "installed: libhop, headers, hop.pc, udev rule, hop.ko, examples, tools" files_installed
+t "installed: libhop, headers, hop.pc, udev rule, sysusers.d group, hop.ko, examples" files_installed
+t "tools in /usr/sbin with a section-8 page and an _example.txt each; MIT-0 example sources" tools_installed
+t "dkms.conf builds only for 6.1 and 6.12 on x86-64, as module/compat.h accepts" dkms_exclusive
 t "libhop.so.$version: soname libhop.so.0, links libhop.so.0 and libhop.so" soname_links
 t "a man page for every exported symbol, clean roff" man_pages
 t "pkg-config: version, cflags and libs into DESTDIR, -lpthread when static" pc_flags
@@ -150,6 +191,6 @@ t "modinfo of the installed hop.ko: description, author, license, version, param
 	selftests/install/modinfo-check.sh "$D/lib/modules/$release/extra/hop.ko" "$release"
 t "make uninstall" do_uninstall
 t "make uninstall leaves no file behind" nothing_left "$D"
-t "default PREFIX=/usr/local: pkg-config prefix, udev rule in /etc, uninstall clean" default_prefix
+t "default PREFIX=/usr/local: pkg-config prefix, udev rule and sysusers.d in /etc, uninstall clean" default_prefix
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
 [ "$fail" -eq 0 ]

@@ -12,6 +12,15 @@
 # that a manual `make vm-run CMD=selftests/vm/run-tests.sh` says something.
 #
 #   TEST_TIMEOUT=seconds per program (default 120); ONLY=glob to run a subset
+#
+# Why not the kernel's own runner (kselftest/runner.sh in the linux-source-6.12
+# tree, whose ktap_helpers.sh selftests/ktap.sh does use): its run_many
+# prints one KTAP stream in which each program is one "ok N" line and the
+# program's own KTAP is folded into "# " comments, so its cases could not be
+# counted one by one, as summarize.sh counts them; and it has no step between
+# two programs, where this runner scopes the kernel log to each program
+# (marker and kmsg-check) and checks, or reloads, hop.ko.  Its per-directory
+# "settings" timeout is the same idea as the "# run-tests: timeout=" line here.
 set -u
 
 dir="$HOP_OUT/tests"
