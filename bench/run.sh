@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # bench/run.sh: the benchmark suite, run inside the test guest (make bench), writing JSON lines to $HOP_OUT.
 #
-#   bench/run.sh [full|pti|quick|insn]
+#   bench/run.sh [full|pti|quick|insn|prof]
 #
 #   full   (default) floors; latency of every transport at 0, 64, 4096 and
 #          65536 bytes, same and cross CPU; throughput against 1..8 clients;
@@ -18,6 +18,10 @@
 #          client, same CPU: the cells that mean something when the guest
 #          runs under -icount (make bench ICOUNT=1, its default mode), where
 #          every time is an instruction count summed over both vCPUs.
+#   prof   the floors and hop at 64 bytes, one client, same CPU, for the
+#          plugin's per-address kernel histogram (run-vm.sh -i -p with
+#          HOP_PLUGIN_ARGS=hist=1): copies /proc/kallsyms (hop.ko loaded)
+#          to $HOP_OUT/kallsyms.txt for bench/profile.py.
 #
 # The repository is read-only in the guest: results go to
 # $HOP_OUT/bench-<mode>.jsonl (one JSON line per result) and a log next to
@@ -88,6 +92,7 @@ insn_merge() {
 		        row[k] = round(sum(w[k] for w in wins) / rt, 1)
 		    row["insn_total"] = round(row["insn_user"] + row["insn_kernel"], 1)
 		    row["insn_windows"] = len(wins)
+		    row["insn_window_ids"] = [w["window"] for w in wins]
 		print(json.dumps(row, separators=(",", ":")))
 		EOF
 }
@@ -273,6 +278,16 @@ insn)
 		done
 	done
 	;;
+prof)
+	# Real addresses in /proc/kallsyms for the host-side symbolizer.
+	echo 0 >/proc/sys/kernel/kptr_restrict 2>>"$log" || say "kptr_restrict not writable"
+	run_floors
+	cell --transport hop --payload 64 --placement same --reps "$reps" --iters "$iters"
+	# While hop.ko is loaded, so that its functions are in the copy.
+	cp /proc/kallsyms "$out/kallsyms.txt" 2>>"$log" || say "no /proc/kallsyms"
+	cp /proc/modules "$out/modules.txt" 2>>"$log" || true
+	grep -q '^ffffffff' "$out/kallsyms.txt" 2>/dev/null || say "kallsyms.txt has no real addresses"
+	;;
 quick)
 	for t in null-syscall null-ioctl mm-switch $transports; do
 		cell --transport "$t" --payload 64 --reps 3 --iters 100
@@ -280,7 +295,7 @@ quick)
 	cell --memory --transport hop --threads 8
 	;;
 *)
-	echo "usage: bench/run.sh [full|pti|quick|insn]" >&2
+	echo "usage: bench/run.sh [full|pti|quick|insn|prof]" >&2
 	exit 2
 	;;
 esac

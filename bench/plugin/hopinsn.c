@@ -40,6 +40,20 @@
  * server's side in a cross-CPU cell.  Every instruction gets an inline add
  * (no helper call); the markers and REP instructions get a callback.
  *
+ * With hist=1 (-plugin hopinsn.so,out=FILE,hist=1) the plugin also keeps one
+ * counter per kernel instruction address (an inline add per executed kernel
+ * instruction, so the counts are exactly the ones insn_kernel sums) and at
+ * every end marker appends that window's non-zero counters to FILE.hist:
+ *
+ *   # window N insn_kernel K addrs M
+ *   ffffffff81234567 1234            (hex address, executions in the window)
+ *   ...
+ *
+ * The counts of one window add up to its insn_kernel (both vCPUs, as above).
+ * A REP string instruction counts once per iteration (N + 1 for a count of
+ * N under -icount), like icount and insn_kernel.  bench/profile.py maps the
+ * addresses to functions with the guest's /proc/kallsyms.
+ *
  * Debian's QEMU 7.2 exports plugin API version 1 but packages no
  * qemu-plugin.h, so the few types and functions used here are declared below
  * as QEMU 7.2's include/qemu/qemu-plugin.h (API version 1) declares them;
@@ -147,6 +161,76 @@ static uint64_t windows, unmatched;
 static uint64_t rep_last_vaddr, rep_last_count;
 static FILE *out;
 
+/* hist=1: one counter per kernel instruction address. */
+struct hist_ent {
+	uint64_t vaddr;
+	uint64_t count;		/* executions since translation */
+	uint64_t base;		/* count at the open window's start marker */
+	struct hist_ent *next;	/* hash chain */
+};
+#define HIST_BUCKETS (1u << 18)
+static bool hist_on;
+static FILE *hist_out;
+static struct hist_ent **hist_hash;
+static struct hist_ent **hist_all;
+static size_t hist_n, hist_cap;
+
+static struct hist_ent *hist_get(uint64_t va)
+{
+	size_t h = (size_t)((va * 0x9e3779b97f4a7c15ull) >> 46) & (HIST_BUCKETS - 1);
+	struct hist_ent *e;
+
+	for (e = hist_hash[h]; e; e = e->next)
+		if (e->vaddr == va)
+			return e;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	if (hist_n == hist_cap) {
+		size_t cap = hist_cap ? 2 * hist_cap : 65536;
+		struct hist_ent **a = realloc(hist_all, cap * sizeof(*a));
+
+		if (!a) {
+			free(e);
+			return NULL;
+		}
+		hist_all = a;
+		hist_cap = cap;
+	}
+	/* count = base = 0: a counter born inside a window counts from 0. */
+	e->vaddr = va;
+	e->next = hist_hash[h];
+	hist_hash[h] = e;
+	hist_all[hist_n++] = e;
+	return e;
+}
+
+static void hist_start(void)
+{
+	for (size_t i = 0; i < hist_n; i++)
+		hist_all[i]->base = hist_all[i]->count;
+}
+
+static void hist_end(void)
+{
+	size_t m = 0;
+
+	if (!hist_out)
+		return;
+	for (size_t i = 0; i < hist_n; i++)
+		m += hist_all[i]->count != hist_all[i]->base;
+	fprintf(hist_out, "# window %" PRIu64 " insn_kernel %" PRIu64 " addrs %zu\n",
+		windows, cnt[C_KERNEL] - base[C_KERNEL], m);
+	for (size_t i = 0; i < hist_n; i++) {
+		struct hist_ent *e = hist_all[i];
+
+		if (e->count != e->base)
+			fprintf(hist_out, "%" PRIx64 " %" PRIu64 "\n", e->vaddr,
+				e->count - e->base);
+	}
+	fflush(hist_out);
+}
+
 /* Legacy prefixes, any order, before an optional REX and the opcode. */
 static bool is_prefix(uint8_t b)
 {
@@ -240,6 +324,8 @@ static void on_mark(unsigned int vcpu, void *udata)
 		memcpy(base, cnt, sizeof(base));
 		open_window = true;
 		window_vcpu = vcpu;
+		if (hist_on)
+			hist_start();
 		return;
 	}
 	if (!open_window || vcpu != window_vcpu) {
@@ -251,6 +337,8 @@ static void on_mark(unsigned int vcpu, void *udata)
 	for (int c = 0; c < C_NR; c++)
 		sum[c] += cnt[c] - base[c];
 	write_window(vcpu);
+	if (hist_on)
+		hist_end();
 }
 
 static void on_rep(unsigned int vcpu, void *udata)
@@ -285,6 +373,13 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 		qemu_plugin_register_vcpu_insn_exec_inline(insn,
 			QEMU_PLUGIN_INLINE_ADD_U64,
 			&cnt[va >> 63 ? C_KERNEL : C_USER], 1);
+		if (hist_on && va >> 63) {
+			struct hist_ent *e = hist_get(va);
+
+			if (e)
+				qemu_plugin_register_vcpu_insn_exec_inline(insn,
+					QEMU_PLUGIN_INLINE_ADD_U64, &e->count, 1);
+		}
 		if (c != C_NR)
 			qemu_plugin_register_vcpu_insn_exec_inline(insn,
 				QEMU_PLUGIN_INLINE_ADD_U64, &cnt[c], 1);
@@ -320,6 +415,10 @@ static void at_exit(qemu_plugin_id_t id, void *udata)
 		cnt[C_USER] + cnt[C_KERNEL]);
 	fclose(out);
 	out = NULL;
+	if (hist_out) {
+		fclose(hist_out);
+		hist_out = NULL;
+	}
 }
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
@@ -332,9 +431,13 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
 		qemu_plugin_outs("hopinsn: x86_64 guests only\n");
 		return -1;
 	}
-	/* out=FILE, or the value of the older arg=FILE form. */
-	for (int i = 0; i < argc; i++)
-		path = strncmp(argv[i], "out=", 4) ? argv[i] : argv[i] + 4;
+	/* out=FILE, or the value of the older arg=FILE form; hist=1. */
+	for (int i = 0; i < argc; i++) {
+		if (!strncmp(argv[i], "hist=", 5))
+			hist_on = !strcmp(argv[i] + 5, "1") || !strcmp(argv[i] + 5, "on");
+		else
+			path = strncmp(argv[i], "out=", 4) ? argv[i] : argv[i] + 4;
+	}
 	if (!path) {
 		qemu_plugin_outs("hopinsn: usage: -plugin hopinsn.so,out=FILE\n");
 		return -1;
@@ -343,6 +446,22 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
 	if (!out) {
 		qemu_plugin_outs("hopinsn: cannot open the output file\n");
 		return -1;
+	}
+	if (hist_on) {
+		size_t n = strlen(path);
+		char *hp = malloc(n + sizeof(".hist"));
+
+		hist_hash = calloc(HIST_BUCKETS, sizeof(*hist_hash));
+		if (hp) {
+			memcpy(hp, path, n);
+			memcpy(hp + n, ".hist", sizeof(".hist"));
+			hist_out = fopen(hp, "w");
+			free(hp);
+		}
+		if (!hist_hash || !hist_out) {
+			qemu_plugin_outs("hopinsn: cannot open the histogram file\n");
+			return -1;
+		}
 	}
 	qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
 	qemu_plugin_register_atexit_cb(id, at_exit, NULL);

@@ -17,7 +17,9 @@
 #   -A  auto (default), tcg or kvm.  auto uses KVM where /dev/kvm opens
 #       read-write and the host CPU has VMX or SVM, else single-threaded TCG
 #   -p  load this QEMU TCG plugin (bench/plugin/hopinsn.c) with its output
-#       file RUNDIR/hopinsn.txt, which the guest sees as $HOP_INSN_FILE
+#       file RUNDIR/hopinsn.txt, which the guest sees as $HOP_INSN_FILE;
+#       HOP_PLUGIN_ARGS=hist=1 adds the per-address kernel histogram
+#       (RUNDIR/hopinsn.txt.hist, see bench/profile.py)
 #   HOP_KO=path  load this hop.ko instead of build/RELEASE/hop.ko
 #
 # The guest sees the host's root read-only (with a tmpfs overlay) and the
@@ -83,7 +85,7 @@ esac
 case "$repo$run" in
 *[[:space:]]*) echo "run-vm: paths with blanks cannot go on the kernel command line" >&2; exit 2 ;;
 esac
-rm -f "$run/result" "$run/console.log" "$run/dmesg.txt" "$run/kmsg-check.txt" "$run/hopinsn.txt"
+rm -f "$run/result" "$run/console.log" "$run/dmesg.txt" "$run/kmsg-check.txt" "$run/hopinsn.txt" "$run/hopinsn.txt.hist"
 printf '%s\n' "$*" >"$run/cmd"
 
 # KVM only where it works: /dev/kvm must open read-write (the [ -w ] test
@@ -120,7 +122,10 @@ if [ -n "$plugin" ]; then
 	case $run in
 	*,*) echo "run-vm: a plugin's output path cannot hold a comma" >&2; exit 2 ;;
 	esac
-	plugin_args=(-plugin "$(realpath "$plugin"),out=$run/hopinsn.txt")
+	case ${HOP_PLUGIN_ARGS:-} in
+	*[!a-z0-9=,]*) echo "run-vm: HOP_PLUGIN_ARGS takes key=value[,key=value]" >&2; exit 2 ;;
+	esac
+	plugin_args=(-plugin "$(realpath "$plugin"),out=$run/hopinsn.txt${HOP_PLUGIN_ARGS:+,$HOP_PLUGIN_ARGS}")
 fi
 # The commit the guest's tree was built from, for every result it writes.
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || true)
