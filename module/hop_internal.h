@@ -185,6 +185,8 @@ struct hop_frame {
 	const struct cred *real_cred, *cred;
 	sigset_t blocked;
 	struct hop_rseq_saved rseq;
+	unsigned int rseq_cpu;
+	unsigned long rseq_switches;
 	unsigned long sas_ss_sp;
 	size_t sas_ss_size;
 	unsigned int sas_ss_flags;
@@ -196,8 +198,9 @@ struct hop_frame {
 	struct nsproxy *srv_nsproxy;
 	const struct cred *srv_cred;
 
+	struct fpstate *caller_fpstate;	/* the task's own, swapped out for the hop */
 	unsigned int fpu_size;
-	u8 fpu[] __aligned(64);		/* the caller's FPU/vector registers */
+	u8 fpu[] __aligned(64);		/* the handler's struct fpstate (identity.c) */
 };
 
 /*

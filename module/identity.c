@@ -22,6 +22,7 @@
 #include <linux/cred.h>
 #include <linux/signal.h>
 #include <linux/rseq.h>
+#include <linux/vmalloc.h>
 #include <linux/nsproxy.h>
 #include <linux/pid_namespace.h>
 #include <linux/user_namespace.h>
@@ -105,100 +106,83 @@ static void hop_fsgs_write(unsigned long fsbase, unsigned long gsbase)
 	preempt_enable();
 }
 
+/*
+ * The FPU/vector state.  A hop does not copy it: the handler gets an fpstate
+ * of its own (in the frame), and the task's fpu->fpstate pointer is swapped
+ * to it and back, the way KVM swaps in a guest's fpstate.  kernel_fpu_begin()
+ * first saves the live registers into the fpstate they belong to and marks
+ * them for reload (TIF_NEED_FPU_LOAD), so the return to user mode loads the
+ * handler's fpstate (every component in its init state) on the way in and the
+ * caller's, untouched, on the way out.  Nothing of either side's registers
+ * reaches the other.
+ */
 unsigned int hop_fpu_size(void)
 {
-	return current->thread.fpu.fpstate->size;
+	return offsetof(struct fpstate, regs) + current->thread.fpu.fpstate->size;
+}
+
+static void hop_fpu_enter(struct hop_frame *f)
+{
+	struct fpu *fpu = &current->thread.fpu;
+	struct fpstate *hfps = (struct fpstate *)f->fpu;
+	struct fpstate *cfps;
+
+	kernel_fpu_begin_mask(0);
+	cfps = fpu->fpstate;
+	/* The same kind of fpstate (sizes, features, XFD) in init state. */
+	memcpy(hfps, cfps, offsetof(struct fpstate, regs));
+	hfps->is_valloc = false;
+	if (cpu_feature_enabled(X86_FEATURE_XSAVE)) {
+		hfps->regs.xsave.header.xfeatures = 0;
+		hfps->regs.xsave.header.xcomp_bv = cfps->regs.xsave.header.xcomp_bv;
+		memset(hfps->regs.xsave.header.reserved, 0,
+		       sizeof(hfps->regs.xsave.header.reserved));
+		/* XRSTOR loads MXCSR whatever XSTATE_BV says. */
+		hfps->regs.xsave.i387.mxcsr = MXCSR_DEFAULT;
+	} else {
+		memset(&hfps->regs.fxsave, 0, sizeof(hfps->regs.fxsave));
+		hfps->regs.fxsave.cwd = 0x37f;
+		hfps->regs.fxsave.mxcsr = MXCSR_DEFAULT;
+	}
+	f->caller_fpstate = cfps;
+	fpu->fpstate = hfps;
+	kernel_fpu_end();
+}
+
+/* Free what the handler made of its fpstate (an XFD feature it enabled). */
+static void hop_fpu_drop_handlers(struct hop_frame *f, struct fpstate *now)
+{
+	if (now != (struct fpstate *)f->fpu && now->is_valloc)
+		vfree(now);
+}
+
+static void hop_fpu_leave(struct hop_frame *f)
+{
+	struct fpu *fpu = &current->thread.fpu;
+	struct fpstate *now;
+
+	/* Saves the handler's registers into its fpstate, which then goes. */
+	kernel_fpu_begin_mask(0);
+	now = fpu->fpstate;
+	fpu->fpstate = f->caller_fpstate;
+	kernel_fpu_end();
+	hop_fpu_drop_handlers(f, now);
 }
 
 /*
- * Where each XSAVE component ends in the task's buffer, so that a hop copies
- * the caller's FPU state only as far as it is in use: the legacy area and
- * the header always, then up to the end of the highest component that
- * XSTATE_BV says is not in its init state (XRSTOR puts the others in their
- * init state whatever the buffer holds).  0: unknown, copy everything.
+ * The exit hook (atomic, preemption off): the caller's fpstate back under
+ * the task before the exit path or a core dump looks at it.  The live
+ * registers are the handler's: mark them stale rather than save them.
  */
-static unsigned int hop_xstate_end[64];
-#define HOP_XSAVE_HDR_END 576	/* legacy area (512) + XSAVE header (64) */
-
-static void hop_xstate_layout_init(void)
+static void hop_fpu_leave_dying(struct hop_frame *f)
 {
-	struct fpstate *fps = current->thread.fpu.fpstate;
-	u64 xcomp = fps->regs.xsave.header.xcomp_bv;
-	unsigned int i, eax, ebx, ecx, edx, off = HOP_XSAVE_HDR_END;
+	struct fpu *fpu = &current->thread.fpu;
+	struct fpstate *now = fpu->fpstate;
 
-	if (!cpu_feature_enabled(X86_FEATURE_XSAVE))
-		return;
-	for (i = 2; i < 64; i++) {
-		cpuid_count(0xd, i,	/* CPUID leaf 0xD: XSAVE components */
-			    &eax, &ebx, &ecx, &edx);
-		if (xcomp & XCOMP_BV_COMPACTED_FORMAT) {
-			/* Compacted (XSAVES): packed in bit order, some 64-byte aligned. */
-			if (!(xcomp & BIT_ULL(i)))
-				continue;
-			if (ecx & 2)
-				off = ALIGN(off, 64);
-			off += eax;
-			hop_xstate_end[i] = off;
-		} else if (eax && ebx) {
-			/* Standard format: fixed offsets (user components only). */
-			hop_xstate_end[i] = ebx + eax;
-		}
-		if (hop_xstate_end[i] > fps->size)
-			hop_xstate_end[i] = 0;
-	}
-}
-
-/* Bytes of @fps to save so that restoring them gives back the same state. */
-static unsigned int hop_xstate_used(const struct fpstate *fps)
-{
-	u64 bv;
-	unsigned int end;
-
-	if (!cpu_feature_enabled(X86_FEATURE_XSAVE))
-		return fps->size;
-	bv = fps->regs.xsave.header.xfeatures & ~(XFEATURE_MASK_FP | XFEATURE_MASK_SSE);
-	if (!bv)
-		return HOP_XSAVE_HDR_END;
-	end = hop_xstate_end[fls64(bv) - 1];
-	return end ?: fps->size;
-}
-
-/* Save the caller's FPU/vector registers and give the handler a clean set. */
-static void hop_fpu_save_scrub(struct hop_frame *f)
-{
-	struct fpstate *fps;
-
-	/* Flushes live user registers into fpstate; exit to user reloads them. */
-	kernel_fpu_begin_mask(0);
-	fps = current->thread.fpu.fpstate;
-	f->fpu_size = min3(fps->size, f->fpu_size, hop_xstate_used(fps));
-	memcpy(f->fpu, &fps->regs, f->fpu_size);
-	if (cpu_feature_enabled(X86_FEATURE_XSAVE)) {
-		/* Every component in its init state; xcomp_bv stays valid. */
-		fps->regs.xsave.header.xfeatures = 0;
-		/* XRSTOR loads MXCSR whatever XSTATE_BV says. */
-		fps->regs.xsave.i387.mxcsr = MXCSR_DEFAULT;
-	} else {
-		memset(&fps->regs.fxsave, 0, sizeof(fps->regs.fxsave));
-		fps->regs.fxsave.cwd = 0x37f;
-		fps->regs.fxsave.mxcsr = MXCSR_DEFAULT;
-	}
-	kernel_fpu_end();
-}
-
-static void hop_fpu_restore(struct hop_frame *f)
-{
-	struct fpstate *fps;
-
-	kernel_fpu_begin_mask(0);
-	fps = current->thread.fpu.fpstate;
-	/*
-	 * The saved prefix holds the header, whose XSTATE_BV marks every
-	 * component past it as init: the handler's leftovers there are never
-	 * loaded.  An fpstate that grew meanwhile (XFD) likewise.
-	 */
-	memcpy(&fps->regs, f->fpu, min(fps->size, f->fpu_size));
-	kernel_fpu_end();
+	set_thread_flag(TIF_NEED_FPU_LOAD);
+	fpu->fpstate = f->caller_fpstate;
+	/* vfree() may not run here; an XFD fpstate made mid-hop is leaked (rare). */
+	(void)now;
 }
 
 /*
@@ -332,7 +316,7 @@ void hop_identity_enter(struct hop_frame *f, struct hop_service *svc,
 		current_save_fsgs();
 	f->fsbase = tsk->thread.fsbase;
 	f->gsbase = tsk->thread.gsbase;
-	hop_fpu_save_scrub(f);
+	hop_fpu_enter(f);
 	/*
 	 * PKRU is user-writable and not restored from the FPU buffer on the
 	 * way out: the handler starts with the default a new thread gets, and
@@ -343,6 +327,9 @@ void hop_identity_enter(struct hop_frame *f, struct hop_service *svc,
 		write_pkru(READ_ONCE(*hop_ksyms.init_pkru_value));
 	hop_set_blocked(&hop_hop_blocked, &f->blocked);
 	hop_rseq_park(tsk, &f->rseq);
+	/* Where the task ran, and how often it was switched out (rseq, below). */
+	f->rseq_cpu = raw_smp_processor_id();
+	f->rseq_switches = tsk->nvcsw + tsk->nivcsw;
 	f->sas_ss_sp = tsk->sas_ss_sp;
 	f->sas_ss_size = tsk->sas_ss_size;
 	f->sas_ss_flags = tsk->sas_ss_flags;
@@ -388,12 +375,19 @@ void hop_identity_leave(struct hop_frame *f)
 {
 	hop_identity_restore_core(f);
 	hop_fsgs_write(f->fsbase, f->gsbase);
-	hop_fpu_restore(f);
+	hop_fpu_leave(f);
 	write_pkru(f->pkru);
 	/* Signals that arrived during the hop are delivered now, to the caller. */
 	hop_set_blocked(&f->blocked, NULL);
-	/* The cpu/mm_cid fields of the caller's rseq area are stale: refresh. */
-	rseq_set_notify_resume(current);
+	/*
+	 * While parked, rseq heard of no migration or preemption: if there was
+	 * one, the cpu/mm_cid fields of the caller's rseq area are stale.  (No
+	 * rseq critical section of the caller's can be running: it is in a
+	 * syscall.)  Otherwise the refresh, and its user accesses, are skipped.
+	 */
+	if (raw_smp_processor_id() != f->rseq_cpu ||
+	    current->nvcsw + current->nivcsw != f->rseq_switches)
+		rseq_set_notify_resume(current);
 }
 
 /*
@@ -423,6 +417,7 @@ bool hop_signal_deliverable_pending(void)
 void hop_identity_leave_dying(struct hop_frame *f)
 {
 	hop_identity_restore_core(f);
+	hop_fpu_leave_dying(f);
 }
 
 /*
@@ -446,6 +441,5 @@ long hop_switch_probe(struct hop_service *svc)
 int hop_identity_init(void)
 {
 	hop_signals_init();
-	hop_xstate_layout_init();
 	return 0;
 }

@@ -322,13 +322,13 @@ static void hop_deny(struct pt_regs *regs, long err)
  */
 static bool hop_self_signal(long nr, const struct pt_regs *regs)
 {
-	pid_t self = task_pid_vnr(current);
 	struct hop_frame *f;
 	int sig;
 
-	if (nr == __NR_tkill && (pid_t)regs->di == self)
+	/* The number first: the pid lookups are for these two only. */
+	if (nr == __NR_tkill && (pid_t)regs->di == task_pid_vnr(current))
 		sig = regs->si;
-	else if (nr == __NR_tgkill && (pid_t)regs->si == self &&
+	else if (nr == __NR_tgkill && (pid_t)regs->si == task_pid_vnr(current) &&
 		 (pid_t)regs->di == task_tgid_vnr(current))
 		sig = regs->dx;
 	else
