@@ -17,7 +17,8 @@
  *     destroyed by HOP_IOC_RETURN or, if the task dies mid-hop, by the exit hook.
  *     Only the hopping task itself creates, ends or unwinds its frames; other
  *     contexts (tracepoints, signal probes) may look a frame up under RCU and
- *     read it, so frames are freed after a grace period.
+ *     read it: frames come from a SLAB_TYPESAFE_BY_RCU cache, so that memory
+ *     stays a frame for RCU readers, who recheck what they find (engine.c).
  *
  * struct hop_uring_task  (uring.c) The io_uring calls a task queued and not yet
  *     hopped into.  Created by the task's first HOP_URING_CALL, touched only by
@@ -177,7 +178,7 @@ struct hop_frame {
 	/* Saved caller state. */
 	struct pt_regs regs;
 	unsigned long fsbase, gsbase;
-	u32 pkru;			/* protection keys: outside the FPU copy */
+	u32 pkru;			/* protection keys: not part of the fpstate swap */
 	struct mm_struct *mm;
 	struct files_struct *files;
 	struct fs_struct *fs;

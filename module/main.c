@@ -210,7 +210,7 @@ static void __exit hop_exit(void)
 	hop_engine_exit();
 	hop_device_exit();
 	hop_async_exit();
-	/* Frames are freed with kfree_rcu(); let them go before the text does. */
+	/* Large frames are freed with kfree_rcu(); let them go before the text does. */
 	rcu_barrier();
 }
 
