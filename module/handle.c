@@ -147,6 +147,7 @@ static const struct file_operations hop_handle_fops = {
 	.owner = THIS_MODULE,
 	.release = hop_handle_release,
 	.unlocked_ioctl = hop_handle_ioctl,
+	.compat_ioctl = hop_compat_ioctl,
 	.poll = hop_handle_poll,
 	.uring_cmd = hop_uring_cmd,
 	.llseek = noop_llseek,

@@ -260,6 +260,9 @@ void hop_fds_release(struct hop_frame *f);
 long hop_fds_recv(struct hop_frame *f, const struct hop_fds __user *uarg);
 long hop_fds_send(struct hop_frame *f, const struct hop_fds __user *uarg);
 
+/* main.c */
+long hop_compat_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
 /* handle.c */
 int hop_handle_create(struct hop_service *svc, int flags);
 void hop_handle_put(struct hop_handle *h);

@@ -93,6 +93,16 @@ static long hop_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 }
 
 /*
+ * 32-bit callers: another register model, and a handler frame hop cannot
+ * build (README, "What a hop switches, refuses and freezes").  Every ioctl,
+ * on a /dev/hop file or a handle, says so the same way.
+ */
+long hop_compat_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	return -EOPNOTSUPP;
+}
+
+/*
  * A service fd polls EPOLLPRI once the last handle to its service has closed
  * (after at least one was opened): doors' DOOR_UNREF.  A new handle clears it.
  */
@@ -135,6 +145,7 @@ static const struct file_operations hop_dev_fops = {
 	.open = hop_dev_open,
 	.release = hop_dev_release,
 	.unlocked_ioctl = hop_dev_ioctl,
+	.compat_ioctl = hop_compat_ioctl,
 	.poll = hop_dev_poll,
 	.llseek = noop_llseek,
 };

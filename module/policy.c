@@ -25,7 +25,8 @@
  *                                           privileges after SERVE is honoured)
  *  nsproxy (net, ipc, uts, mnt,   switch    the server leader's at each call:
  *    time, cgroup namespaces)               its sockets, names, mounts
- *  FS/GS base, FPU/vector regs    switch    the slot's TLS; a scrubbed FPU
+ *  FS/GS base, FPU/vector regs    switch    the slot's TLS; an fpstate of the
+ *                                           handler's own, in init state
  *  PKRU (protection keys)         switch    the kernel's default for a new
  *                                           thread; the caller's back after
  *  blocked signal mask            switch    only KILL, STOP and the handler's

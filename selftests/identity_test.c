@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/io.h>
 #include <sys/user.h>
 #include <sys/personality.h>
 #include <net/if.h>
@@ -771,6 +772,64 @@ TEST_F(srv, handler_pkru_does_not_reach_the_caller)
 	EXPECT_LE(0, in_handler);
 	EXPECT_NE(before, (unsigned int)in_handler);
 	EXPECT_EQ(before, rdpkru());
+}
+
+static int client_ioperm(const char *name, void *arg)
+{
+	struct hop_conn *c;
+
+	(void)arg;
+	if (hop_connect(&c, name) || ioperm(0x80, 1, 1))
+		return 1;
+	return CHILD_RESULT(call(c, "echo"));
+}
+
+/* Refuse row: an ioperm() bitmap would be lent to the handler. */
+TEST_F(srv, client_ioperm_is_refused)
+{
+	EXPECT_EQ(100 + EOPNOTSUPP, in_child(client_ioperm, self->srv.name, NULL));
+}
+
+static int client_cpuid_faulting(const char *name, void *arg)
+{
+	struct hop_conn *c;
+
+	(void)arg;
+	if (hop_connect(&c, name))
+		return 1;
+	if (syscall(SYS_arch_prctl, 0x1012 /* ARCH_SET_CPUID */, 0))
+		return errno == ENODEV ? 2 : 3;
+	return CHILD_RESULT(call(c, "echo"));
+}
+
+/* Refuse row: CPUID faulting (ARCH_SET_CPUID), where the CPU has it. */
+TEST_F(srv, client_cpuid_faulting_is_refused)
+{
+	int r = in_child(client_cpuid_faulting, self->srv.name, NULL);
+
+	if (r == 2)
+		SKIP(return, "no CPUID faulting on this CPU (ARCH_SET_CPUID: ENODEV)");
+	EXPECT_EQ(100 + EPERM, r);
+}
+
+/* Refuse row: a 32-bit (int $0x80) ioctl on a handle. */
+TEST_F(srv, compat_caller_is_refused)
+{
+	struct hop_call *c = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	long r;
+
+	ASSERT_NE(MAP_FAILED, c);
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+	/* ia32 ioctl is 54. */
+	__asm__ volatile("int $0x80"
+			 : "=a"(r)
+			 : "0"(54L), "b"((long)hop_conn_fd(self->conn)), "c"((long)HOP_IOC_CALL),
+			   "d"((long)(uintptr_t)c)
+			 : "memory");
+	EXPECT_EQ(-EOPNOTSUPP, r);
+	munmap(c, 4096);
 }
 
 /* hop_caller(): who made the call, as the kernel saw it (new in this change). */
