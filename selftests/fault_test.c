@@ -145,6 +145,19 @@ static int wait_busy(struct hop_conn *conn, unsigned int busy)
 	return 0;
 }
 
+/* Until @n hops run anywhere (debugfs "frames"), or 10 s; without debugfs, 200 ms. */
+static void wait_frames(int n)
+{
+	long long t0 = now_ms();
+
+	if (hop_test_stat("frames") < 0) {
+		usleep(200 * 1000);
+		return;
+	}
+	while (hop_test_stat("frames") < n && now_ms() - t0 < 10000)
+		usleep(1000);
+}
+
 /* ---- row: client killed mid-hop ------------------------------------------ */
 
 static void *hop_thread(void *arg)
@@ -198,6 +211,12 @@ TEST_F(srv, client_killed_mid_hop)
 		_exit(0);
 	}
 	ASSERT_EQ(0, wait_busy(self->conn, 2));
+	/*
+	 * A slot is claimed before the hop is made (the switch-point checks
+	 * come between): wait until both hops run, or a thread killed in
+	 * between dies before its hop and is no client death.
+	 */
+	wait_frames(2);
 	ASSERT_EQ(0, kill(child, SIGKILL));
 	ASSERT_EQ(child, waitpid(child, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status));

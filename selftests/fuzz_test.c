@@ -106,7 +106,7 @@ static int errno_ok(long e)
 	case EBUSY: case ETIMEDOUT: case ENOTTY: case ENODEV: case EMSGSIZE:
 	case ELOOP: case EINTR: case EEXIST: case EDEADLK: case ECONNABORTED:
 	case EACCES: case EBADF: case EMFILE: case ENFILE: case ENOEXEC:
-	case EPROTO:
+	case EPROTO: case E2BIG: case ENOLCK:
 		return 1;
 	}
 	return 0;

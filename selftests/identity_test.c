@@ -245,6 +245,20 @@ static int in_child(int (*fn)(const char *name, void *arg), const char *name, vo
 /* A child's result: 100 + errno of the call, 100 for success. */
 #define CHILD_RESULT(r) ((r) >= 0 ? 100 : 100 + (int)-(r) > 255 ? 255 : 100 + (int)-(r))
 
+/* Loopback up in this network namespace (the test VM boots with it down). */
+static int lo_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int s = socket(AF_INET, SOCK_DGRAM, 0), r = -1;
+
+	if (s >= 0 && !ioctl(s, SIOCGIFFLAGS, &ifr)) {
+		ifr.ifr_flags |= IFF_UP;
+		r = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	close(s);
+	return r;
+}
+
 FIXTURE(srv)
 {
 	struct hop_test_server srv;
@@ -258,11 +272,15 @@ FIXTURE_SETUP(srv)
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t alen = sizeof(a);
 
-	/* The listener lives in the test's (and so the server's) netns. */
-	ASSERT_EQ(0, bind(s, (struct sockaddr *)&a, sizeof(a)));
-	ASSERT_EQ(0, listen(s, 16));
-	ASSERT_EQ(0, getsockname(s, (struct sockaddr *)&a, &alen));
-	listen_port = ntohs(a.sin_port);
+	/*
+	 * The listener lives in the test's (and so the server's) netns.  A
+	 * kernel without IPv4 loopback (the debug kernel's small config) gets
+	 * none, and the one test that needs it skips.
+	 */
+	listen_port = 0;
+	if (s >= 0 && !lo_up() && !bind(s, (struct sockaddr *)&a, sizeof(a)) && !listen(s, 16) &&
+	    !getsockname(s, (struct sockaddr *)&a, &alen))
+		listen_port = ntohs(a.sin_port);
 	ASSERT_EQ(0, hop_test_server_start(&self->srv, hop_test_name("ident"), handler,
 					   NULL, &opts, server_setup));
 	ASSERT_EQ(0, hop_connect(&self->conn, self->srv.name));
@@ -356,8 +374,10 @@ static int client_in_netns(const char *name, void *arg)
 	struct hop_conn *c;
 
 	(void)arg;
-	if (hop_connect(&c, name) || unshare(CLONE_NEWNET))
+	if (hop_connect(&c, name))
 		return 1;
+	if (unshare(CLONE_NEWNET))
+		return errno == EINVAL ? 2 : 3;		/* 2: no network namespaces */
 	return CHILD_RESULT(call(c, "connect"));
 }
 
@@ -366,26 +386,18 @@ static int client_in_netns(const char *name, void *arg)
  * listener failed with ENETUNREACH (the client's empty netns).  Now: the
  * handler is in the server's namespaces and connects.
  */
-/* Loopback up in this network namespace (the test VM boots with it down). */
-static int lo_up(void)
-{
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int s = socket(AF_INET, SOCK_DGRAM, 0), r = -1;
-
-	if (s >= 0 && !ioctl(s, SIOCGIFFLAGS, &ifr)) {
-		ifr.ifr_flags |= IFF_UP;
-		r = ioctl(s, SIOCSIFFLAGS, &ifr);
-	}
-	close(s);
-	return r;
-}
-
 TEST_F(srv, handler_uses_server_network_namespace)
 {
-	ASSERT_EQ(0, lo_up());
+	int r;
+
+	if (!listen_port)
+		SKIP(return, "no IPv4 loopback listener on this kernel");
 	/* From a client in the same namespace, as a baseline. */
 	EXPECT_EQ(0, call(self->conn, "connect"));
-	EXPECT_EQ(100, in_child(client_in_netns, self->srv.name, NULL));
+	r = in_child(client_in_netns, self->srv.name, NULL);
+	if (r == 2)
+		SKIP(return, "no network namespaces on this kernel");
+	EXPECT_EQ(100, r);
 }
 
 static int client_low_fsize(const char *name, void *arg)
