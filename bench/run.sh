@@ -9,7 +9,7 @@
 #          hop with 2 slots against 1..8 clients; p99 under stress-ng CPU
 #          hogs; idle memory of a 64-slot hop service against 64-thread
 #          pipe and futex servers; perf bench sched pipe as an outside
-#          reference.  About 8 minutes under TCG (measured, see bench/README).
+#          reference.  Several minutes under TCG.
 #   pti    hop, pipe, futex and the floors at 64 bytes: what
 #          bench/run-claims.sh runs once per kernel command line
 #          (nopti, nopcid), which the guest cannot change itself.

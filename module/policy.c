@@ -5,7 +5,7 @@
  *
  * A hop runs server code on the client's task.  Every piece of state that
  * the kernel reads from `current` on the handler's behalf gets one of three
- * decisions (the README's table "What a hop switches, refuses, freezes" is
+ * decisions (the README's table "What a hop switches, refuses and freezes" is
  * this one, row for row):
  *
  *   switch  the server's for the hop, the caller's back after (identity.c)
@@ -187,7 +187,7 @@ static const unsigned short hop_handler_syscalls[] = {
 	/* with argument checks (hop_args_ok) */
 	__NR_rt_sigprocmask, __NR_kill, __NR_tkill, __NR_tgkill, __NR_prlimit64,
 	__NR_prctl, __NR_arch_prctl,
-	/* ending: the hop is unwound by the exit hook (README, "Faults") */
+	/* ending: the hop is unwound by the exit hook (docs/faults.md) */
 	__NR_exit, __NR_exit_group,
 };
 
