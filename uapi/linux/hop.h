@@ -265,7 +265,11 @@ struct hop_caller {
 #define HOP_IOC_RETURN		_IOW(HOP_IOC_MAGIC, 0x04, struct hop_return)
 #define HOP_IOC_UNSERVE		_IO(HOP_IOC_MAGIC, 0x05)
 #define HOP_IOC_SERVICE_INFO	_IOWR(HOP_IOC_MAGIC, 0x06, struct hop_service_info)
-/* Floors for the benchmarks: a syscall that does nothing, and one mm switch. */
+/*
+ * Floors for the benchmarks: a syscall that does nothing, and one mm switch.
+ * Not part of the stable ABI: they exist for bench/ and may change or go
+ * (as may hop_async_result's irq_to_* timing fields and delivered_by).
+ */
 #define HOP_IOC_NOP		_IO(HOP_IOC_MAGIC, 0x07)
 #define HOP_IOC_SWITCH_PROBE	_IO(HOP_IOC_MAGIC, 0x08)
 /* The async path. */
