@@ -791,15 +791,21 @@ static int client_ioperm(const char *name, void *arg)
 	struct hop_conn *c;
 
 	(void)arg;
-	if (hop_connect(&c, name) || ioperm(0x80, 1, 1))
+	if (hop_connect(&c, name))
 		return 1;
+	if (ioperm(0x80, 1, 1))
+		return 2;		/* no I/O bitmaps here (CONFIG_X86_IOPL_IOPERM) */
 	return CHILD_RESULT(call(c, "echo"));
 }
 
 /* Refuse row: an ioperm() bitmap would be lent to the handler. */
 TEST_F(srv, client_ioperm_is_refused)
 {
-	EXPECT_EQ(100 + EOPNOTSUPP, in_child(client_ioperm, self->srv.name, NULL));
+	int r = in_child(client_ioperm, self->srv.name, NULL);
+
+	if (r == 2)
+		SKIP(return, "ioperm() is not available on this kernel");
+	EXPECT_EQ(100 + EOPNOTSUPP, r);
 }
 
 static int client_cpuid_faulting(const char *name, void *arg)
@@ -824,12 +830,26 @@ TEST_F(srv, client_cpuid_faulting_is_refused)
 	EXPECT_EQ(100 + EPERM, r);
 }
 
+/*
+ * Does this kernel take 32-bit syscalls?  Without IA32 emulation int $0x80
+ * is a general protection fault, which the runner's kernel-log check would
+ * rightly flag; the abi.vsyscall32 sysctl exists exactly with it.
+ */
+static int have_ia32(void)
+{
+	return !access("/proc/sys/abi/vsyscall32", F_OK);
+}
+
 /* Refuse row: a 32-bit (int $0x80) ioctl on a handle. */
 TEST_F(srv, compat_caller_is_refused)
 {
-	struct hop_call *c = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	struct hop_call *c;
 	long r;
+
+	if (!have_ia32())
+		SKIP(return, "no 32-bit syscalls on this kernel (CONFIG_IA32_EMULATION)");
+	c = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT,
+		 -1, 0);
 
 	ASSERT_NE(MAP_FAILED, c);
 	memset(c, 0, sizeof(*c));
