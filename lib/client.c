@@ -122,30 +122,12 @@ ssize_t hop_call_regs(struct hop_conn *conn, const uint64_t req[HOP_REGS_WORDS],
 	/* Only the request's words: nothing else of this thread's travels. */
 	for (i = 0; i < n; i++)
 		w[i] = req[i];
-	{
-		register uint64_t r8 __asm__("r8") = w[0];
-		register uint64_t r9 __asm__("r9") = w[1];
-		register uint64_t r10 __asm__("r10") = w[2];
-		register uint64_t r12 __asm__("r12") = w[3];
-		register uint64_t r13 __asm__("r13") = w[4];
-		register uint64_t r14 __asm__("r14") = w[5];
-		long arg = (long)req_len | (flags & HOP_CALL_F_NONBLOCK ? HOP_CALL_REGS_NONBLOCK : 0);
-
-		__asm__ volatile("syscall"
-				 : "=a"(ret), "+r"(r8), "+r"(r9), "+r"(r10), "+r"(r12), "+r"(r13),
-				   "+r"(r14)
-				 : "0"((long)SYS_ioctl), "D"((long)conn->fd),
-				   "S"((long)HOP_IOC_CALL_REGS), "d"(arg)
-				 : "rcx", "r11", "memory");
-		if (ret >= 0) {
-			resp[0] = r8;
-			resp[1] = r9;
-			resp[2] = r10;
-			resp[3] = r12;
-			resp[4] = r13;
-			resp[5] = r14;
-		}
-	}
+	ret = hop_sys_ioctl_words(conn->fd, HOP_IOC_CALL_REGS,
+				  (long)req_len | (flags & HOP_CALL_F_NONBLOCK ?
+						   HOP_CALL_REGS_NONBLOCK : 0), w);
+	/* On failure the registers are the caller's own: resp is not written. */
+	if (ret >= 0)
+		memcpy(resp, w, sizeof(w));
 	return ret;
 }
 

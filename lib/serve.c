@@ -144,22 +144,9 @@ __asm__(".text\n"
 void hop_lib_regs_entry(void);
 
 /* HOP_IOC_RETURN_REGS with the reply words in the six message registers. */
-static long hop_sys_return_regs(int fd, long result, const uint64_t w[HOP_REGS_WORDS])
+static long hop_sys_return_regs(int fd, long result, uint64_t w[HOP_REGS_WORDS])
 {
-	register uint64_t r8 __asm__("r8") = w[0];
-	register uint64_t r9 __asm__("r9") = w[1];
-	register uint64_t r10 __asm__("r10") = w[2];
-	register uint64_t r12 __asm__("r12") = w[3];
-	register uint64_t r13 __asm__("r13") = w[4];
-	register uint64_t r14 __asm__("r14") = w[5];
-	long ret;
-
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "0"((long)SYS_ioctl), "D"((long)fd), "S"((long)HOP_IOC_RETURN_REGS),
-			   "d"(result), "r"(r8), "r"(r9), "r"(r10), "r"(r12), "r"(r13), "r"(r14)
-			 : "rcx", "r11", "memory");
-	return ret;
+	return hop_sys_ioctl_words(fd, HOP_IOC_RETURN_REGS, result, w);
 }
 
 __attribute__((noreturn, used))

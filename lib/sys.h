@@ -3,6 +3,7 @@
 #ifndef HOP_LIB_SYS_H
 #define HOP_LIB_SYS_H
 
+#include <stdint.h>
 #include <sys/syscall.h>
 
 static inline long hop_sys3(long nr, long a, long b, long c)
@@ -13,6 +14,35 @@ static inline long hop_sys3(long nr, long a, long b, long c)
 			  : "=a" (ret)
 			  : "a" (nr), "D" (a), "S" (b), "d" (c)
 			  : "rcx", "r11", "memory");
+	return ret;
+}
+
+/*
+ * An ioctl whose message is six words in r8, r9, r10, r12, r13, r14 (uapi:
+ * HOP_IOC_CALL_REGS, HOP_IOC_RETURN_REGS): @w goes in, and comes back with
+ * what those registers hold when the syscall returns.
+ */
+static inline long hop_sys_ioctl_words(int fd, unsigned long cmd, long arg, uint64_t w[6])
+{
+	register uint64_t r8 __asm__("r8") = w[0];
+	register uint64_t r9 __asm__("r9") = w[1];
+	register uint64_t r10 __asm__("r10") = w[2];
+	register uint64_t r12 __asm__("r12") = w[3];
+	register uint64_t r13 __asm__("r13") = w[4];
+	register uint64_t r14 __asm__("r14") = w[5];
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret), "+r"(r8), "+r"(r9), "+r"(r10), "+r"(r12), "+r"(r13),
+			   "+r"(r14)
+			 : "0"((long)SYS_ioctl), "D"((long)fd), "S"((long)cmd), "d"(arg)
+			 : "rcx", "r11", "memory");
+	w[0] = r8;
+	w[1] = r9;
+	w[2] = r10;
+	w[3] = r12;
+	w[4] = r13;
+	w[5] = r14;
 	return ret;
 }
 
