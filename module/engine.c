@@ -137,8 +137,6 @@ static struct hop_frame *hop_frame_alloc(void)
 		if (f)
 			f->cached = false;
 	}
-	if (f)
-		f->fpu_size = fpu;
 	return f;
 }
 
@@ -553,8 +551,8 @@ err_free:
 static void hop_set_origin(u64 uaddr, u32 origin)
 {
 	/* Best effort: the result itself is what the call returns. */
-	if (uaddr && put_user(origin, (u32 __user *)u64_to_user_ptr(uaddr)))
-		return;
+	if (uaddr)
+		(void)put_user(origin, (u32 __user *)u64_to_user_ptr(uaddr));
 }
 
 /* HOP_IOC_CALL. */

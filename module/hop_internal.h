@@ -200,7 +200,6 @@ struct hop_frame {
 	const struct cred *srv_cred;
 
 	struct fpstate *caller_fpstate;	/* the task's own, swapped out for the hop */
-	unsigned int fpu_size;
 	u8 fpu[] __aligned(64);		/* the handler's struct fpstate (identity.c) */
 };
 

@@ -176,13 +176,9 @@ static void hop_fpu_leave(struct hop_frame *f)
  */
 static void hop_fpu_leave_dying(struct hop_frame *f)
 {
-	struct fpu *fpu = &current->thread.fpu;
-	struct fpstate *now = fpu->fpstate;
-
 	set_thread_flag(TIF_NEED_FPU_LOAD);
-	fpu->fpstate = f->caller_fpstate;
 	/* vfree() may not run here; an XFD fpstate made mid-hop is leaked (rare). */
-	(void)now;
+	current->thread.fpu.fpstate = f->caller_fpstate;
 }
 
 /*

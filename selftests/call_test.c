@@ -17,7 +17,7 @@
 
 _Static_assert(HOP_PENDING == HOP_RESULT_PENDING, "libhop's HOP_PENDING is the ABI's");
 
-/* The server's fds in use (counted in its table: /proc/self is the caller's). */
+/* Fds in use in current's table: the server's in a handler (/proc/self is the caller's there). */
 static int count_fds(void)
 {
 	int fd, n = 0;
@@ -248,15 +248,6 @@ TEST_F(one_slot, call_struct_sizes)
 	EXPECT_EQ(-EINVAL, hop_test_ioctl(fd, HOP_IOC_CALL, &big));
 }
 
-/* The caller's fds in use. */
-static int own_fds(void)
-{
-	int fd, n = 0;
-
-	for (fd = 0; fd < 1024; fd++)
-		n += fcntl(fd, F_GETFD) >= 0;
-	return n;
-}
 
 static long fd_call(struct hop_conn *c, const char *cmd, const int *fds, unsigned int nfds,
 		    int *rfds, unsigned int rfds_cap, unsigned int *nrfds)
@@ -287,7 +278,7 @@ TEST_F(one_slot, fds_travel_with_the_request)
 TEST_F(one_slot, fds_travel_with_the_reply)
 {
 	unsigned int n = 99;
-	int r[2] = { -1, -1 }, before = own_fds();
+	int r[2] = { -1, -1 }, before = count_fds();
 	char buf[4] = "";
 
 	EXPECT_EQ(0, fd_call(self->conn, "fd:back", NULL, 0, r, 2, &n));
@@ -295,14 +286,14 @@ TEST_F(one_slot, fds_travel_with_the_reply)
 	EXPECT_EQ(FD_CLOEXEC, fcntl(r[0], F_GETFD));
 	EXPECT_EQ(3, read(r[0], buf, sizeof(buf)));
 	EXPECT_EQ(0, memcmp(buf, "srv", 3));
-	EXPECT_EQ(before + 1, own_fds());
+	EXPECT_EQ(before + 1, count_fds());
 	close(r[0]);
 }
 
 /* Every bad input: its errno, nothing installed anywhere, no reference left. */
 TEST_F(one_slot, fd_errors_install_nothing)
 {
-	int many[HOP_MAX_FDS + 1], r[2], i, mine = own_fds();
+	int many[HOP_MAX_FDS + 1], r[2], i, mine = count_fds();
 	int theirs = fd_call(self->conn, "fd:count", NULL, 0, NULL, 0, NULL);
 	unsigned int n = 99;
 	int bad = 1000;
@@ -316,7 +307,7 @@ TEST_F(one_slot, fd_errors_install_nothing)
 	/* The handler sends more than the caller has room for: its hop_send_fds fails. */
 	EXPECT_EQ(-E2BIG, fd_call(self->conn, "fd:toomany", NULL, 0, r, 1, &n));
 	EXPECT_EQ(0, n);
-	EXPECT_EQ(mine, own_fds());
+	EXPECT_EQ(mine, count_fds());
 	EXPECT_EQ(theirs, fd_call(self->conn, "fd:count", NULL, 0, NULL, 0, NULL));
 	/* Outside a handler. */
 	EXPECT_EQ(-EPERM, hop_recv_fds(r, 1));
