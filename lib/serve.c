@@ -13,10 +13,18 @@
  * below it: a slot.  No server thread exists while the service idles; the TCBs
  * are reclaimed with pthread_join() when the service is destroyed.
  *
+ * The module gives each slot an owner id that no thread has and writes it
+ * where the TCB keeps its tid (uapi: struct hop_slot_robust), and libhop hands
+ * it the TCB's robust list: so mutexes that record their owner (robust,
+ * recursive, error-checking) tell slots apart, and a robust mutex held by a
+ * handler whose hop was aborted comes back EOWNERDEAD, as after a thread's
+ * death.  The tid is set back to 0 before pthread_join().
+ *
  * Consequences for handlers (README, "Writing handlers"): malloc, stdio,
- * errno, plain mutexes and TLS variables work; APIs that depend on the
- * identity of a pthread (pthread_self() comparisons, recursive, error-checking
- * or robust mutexes, thread cancellation) are not meaningful in a handler.
+ * errno, mutexes and TLS variables work; a handler can be stopped anywhere
+ * by an abort, so only robust mutexes come back from one (malloc's own locks
+ * do not); pthread_self() is the slot, not a thread, and thread cancellation
+ * and PI mutexes are not supported.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -50,6 +58,7 @@ struct hop_slot_rt {
 	uintptr_t stack_top;
 	uintptr_t tls;
 	int donor_tid_off;	/* where the donor's TCB keeps its tid */
+	uintptr_t robust_head;	/* the TCB's robust list, as the donor registered it */
 };
 
 struct hop_service {
@@ -82,6 +91,17 @@ static int hop_find_tid_offset(void)
 	return -1;
 }
 
+/* The calling thread's robust list head (in its TCB), or 0 if it has none. */
+static uintptr_t hop_find_robust_head(void)
+{
+	void *head = NULL;
+	size_t len = 0;
+
+	if (hop_sys3(SYS_get_robust_list, 0, (long)&head, (long)&len) < 0)
+		return 0;
+	return (uintptr_t)head;
+}
+
 static void *hop_donor_main(void *arg)
 {
 	struct hop_slot_rt *slot = arg;
@@ -90,6 +110,7 @@ static void *hop_donor_main(void *arg)
 	slot->tls = (uintptr_t)pthread_self();
 	slot->stack_top = ((uintptr_t)&anchor - HOP_STACK_MARGIN) & ~(uintptr_t)15;
 	slot->donor_tid_off = hop_find_tid_offset();
+	slot->robust_head = hop_find_robust_head();
 	/* Leave without glibc's teardown, so the TCB stays intact for the slot. */
 	for (;;)
 		hop_sys3(SYS_exit, 0, 0, 0);
@@ -224,7 +245,12 @@ static void hop_slot_destroy(struct hop_slot_rt *slot)
 {
 	if (!slot->stack_mem)
 		return;
-	/* The donor is long gone: this only gives its TCB back to glibc. */
+	/*
+	 * The donor is long gone: this only gives its TCB back to glibc, whose
+	 * pthread_join() waits for the tid the module replaced with the slot's
+	 * owner id to be 0 again.
+	 */
+	*(volatile int *)((char *)slot->donor + slot->donor_tid_off) = 0;
 	pthread_join(slot->donor, NULL);
 	munmap(slot->stack_mem, slot->stack_len);
 }
@@ -253,6 +279,7 @@ int hop_serve(struct hop_service **out, const char *name, hop_handler_t fn,
 	      void *ctx, const struct hop_serve_opts *opts)
 {
 	struct hop_serve_opts o = { .size = sizeof(o) };
+	struct hop_slot_robust *robust;
 	struct hop_slot_desc *descs;
 	struct hop_service *svc;
 	struct hop_serve req;
@@ -285,9 +312,11 @@ int hop_serve(struct hop_service **out, const char *name, hop_handler_t fn,
 
 	svc = calloc(1, sizeof(*svc) + o.slots * sizeof(svc->slots[0]));
 	descs = calloc(o.slots, sizeof(*descs));
-	if (!svc || !descs) {
+	robust = calloc(o.slots, sizeof(*robust));
+	if (!svc || !descs || !robust) {
 		free(svc);
 		free(descs);
+		free(robust);
 		return -ENOMEM;
 	}
 	svc->fd = -1;
@@ -317,6 +346,10 @@ int hop_serve(struct hop_service **out, const char *name, hop_handler_t fn,
 		descs[i].tls = slot->tls;
 		descs[i].buf = (uintptr_t)slot->req;
 		descs[i].cookie = (uintptr_t)slot;
+		if (slot->robust_head) {
+			robust[i].head = slot->robust_head;
+			robust[i].tid = (uintptr_t)slot->donor + (uintptr_t)slot->donor_tid_off;
+		}
 	}
 
 	svc->fd = hop_sys_open_dev();
@@ -334,15 +367,18 @@ int hop_serve(struct hop_service **out, const char *name, hop_handler_t fn,
 	req.mode = o.mode;
 	req.msg_size = (uint32_t)o.msg_size;
 	req.timeout_ns = o.timeout_ns;
+	req.robust = (uintptr_t)robust;
 	err = (int)hop_sys_ioctl(svc->fd, HOP_IOC_SERVE, &req);
 	if (err)
 		goto err;
 	free(descs);
+	free(robust);
 	*out = svc;
 	return 0;
 
 err:
 	free(descs);
+	free(robust);
 	hop_service_free(svc);
 	return err;
 }

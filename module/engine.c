@@ -51,6 +51,11 @@ atomic_t hop_nr_frames = ATOMIC_INIT(0);
 static void hop_abort_work_fn(struct callback_head *cb);
 static void hop_frame_leave(struct hop_frame *f);
 static LLIST_HEAD(hop_reap_list);
+static bool hop_slot_has_robust(const struct hop_frame *f)
+{
+	return f->svc->slots[f->slot].robust_head;
+}
+
 static void hop_reap_fn(struct work_struct *work);
 static DECLARE_WORK(hop_reap_work, hop_reap_fn);
 
@@ -817,8 +822,12 @@ static void hop_abort_work_fn(struct callback_head *cb)
 		if (f->fault_sig)
 			hop_discard_signal(f->fault_sig);
 		hop_count_abort(f, f == target ? why : HOP_ABORT_SIGNAL);
-		/* Still in f's server: its request's fds are closed there. */
+		/*
+		 * Still in f's server: its request's fds are closed there, and
+		 * the robust mutexes its handler held are marked dead there.
+		 */
 		hop_fds_abort(f);
+		hop_robust_abort(f->svc, f->slot);
 		hop_frame_leave(f);
 		if (f->async)
 			hop_async_complete(f->async, hop_abort_errno(why));
@@ -843,6 +852,11 @@ static void hop_reap_fn(struct work_struct *work)
 	struct hop_frame *f, *next;
 
 	llist_for_each_entry_safe(f, next, list, reap) {
+		/* The slot's robust mutexes, then the slot (see hop_frames_unwind_dying). */
+		if (hop_slot_has_robust(f)) {
+			hop_robust_abort_from_reaper(f->svc, f->slot);
+			hop_release_slot(f->svc, f->slot);
+		}
 		/* The request's fds stay in the server's table: no way to close them from here. */
 		hop_fds_release(f);
 		hop_identity_drop_borrowed(f);
@@ -870,7 +884,13 @@ void hop_frames_unwind_dying(void)
 		hop_count_abort(f, HOP_ABORT_CLIENT_DEATH);
 		if (f->async)
 			hop_async_complete(f->async, -ECONNRESET);
-		hop_release_slot(f->svc, f->slot);
+		/*
+		 * A slot with a robust list stays busy until the reaper has
+		 * walked it: the walk may fault and wake, which this context
+		 * cannot, and no new handler may run on the list meanwhile.
+		 */
+		if (!hop_slot_has_robust(f))
+			hop_release_slot(f->svc, f->slot);
 		llist_add(&f->reap, &hop_reap_list);
 	}
 	hop_uring_task_dying();

@@ -84,6 +84,8 @@ struct hop_slot {
 	struct page **pages;	/* the buffer, pinned */
 	unsigned int nr_pages;
 	void *kbuf;		/* kernel mapping: request at 0, reply at msg_size */
+	u64 robust_head;	/* robust.c: the slot's robust_list_head, 0: none */
+	u32 robust_owner;	/* its owner id (HOP_ROBUST_OWNER_MIN..), 0: none */
 };
 
 struct hop_service {
@@ -303,9 +305,18 @@ struct hop_ksyms {
 	void (*mm_update_next_owner)(struct mm_struct *mm);	/* CONFIG_MEMCG */
 	u32 *init_pkru_value;				/* protection keys */
 	bool *kprobes_all_disarmed;			/* debugfs kprobes/enabled */
+	long (*do_futex)(u32 __user *uaddr, int op, u32 val, ktime_t *timeout,
+			 u32 __user *uaddr2, u32 val2, u32 val3);	/* robust.c */
 };
 extern struct hop_ksyms hop_ksyms;
 int hop_ksyms_init(void);
+
+/* robust.c: robust futexes on slots */
+int hop_robust_setup(struct hop_service *svc, u64 uarray);
+void hop_robust_free(struct hop_service *svc);
+void hop_robust_abort(struct hop_service *svc, unsigned int slot);
+void hop_robust_abort_from_reaper(struct hop_service *svc, unsigned int slot);
+void hop_robust_exit(void);
 
 /* registry.c */
 long hop_serve(struct hop_service **published, const struct hop_serve __user *uarg);

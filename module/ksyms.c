@@ -73,6 +73,8 @@ int hop_ksyms_init(void)
 	err = err ?: hop_lookup(lookup, "put_files_struct", (void **)&hop_ksyms.put_files_struct);
 	err = err ?: hop_lookup(lookup, "free_fs_struct", (void **)&hop_ksyms.free_fs_struct);
 	err = err ?: hop_lookup(lookup, "free_nsproxy", (void **)&hop_ksyms.free_nsproxy);
+	/* Robust futexes on slots wake their waiters as exit does (robust.c). */
+	err = err ?: hop_lookup(lookup, "do_futex", (void **)&hop_ksyms.do_futex);
 	/* The PKRU a new thread starts with (a variable: no ENDBR check). */
 	if (!err && IS_ENABLED(CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS)) {
 		hop_ksyms.init_pkru_value = (u32 *)lookup("init_pkru_value");

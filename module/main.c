@@ -221,6 +221,7 @@ static void __exit hop_exit(void)
 	hop_engine_exit();
 	hop_device_exit();
 	hop_async_exit();
+	hop_robust_exit();
 	/* Large frames are freed with kfree_rcu(); let them go before the text does. */
 	rcu_barrier();
 }

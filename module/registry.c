@@ -94,6 +94,7 @@ static void hop_service_free_work(struct work_struct *work)
 
 	for (i = 0; i < svc->nr_slots; i++)
 		hop_slot_unpin(&svc->slots[i]);
+	hop_robust_free(svc);
 	account_locked_vm(svc->mm, svc->locked_pages, false);
 	bitmap_free(svc->busy);
 	put_task_struct(svc->leader);
@@ -279,7 +280,7 @@ static int hop_name_valid(const char *name)
 
 static int hop_serve_args_valid(const struct hop_serve *s)
 {
-	if (s->size != sizeof(*s) || s->flags || s->reserved0 || s->reserved)
+	if (s->size != sizeof(*s) || s->flags || s->reserved0)
 		return -EINVAL;
 	if (s->entry_regs && !hop_user_addr_ok(s->entry_regs))
 		return -EINVAL;
@@ -357,11 +358,15 @@ long hop_serve(struct hop_service **published,
 		if (err)
 			goto err_slots;
 	}
+	/* Owner ids for the slots' robust lists, written into the server (robust.c). */
+	err = hop_robust_setup(svc, s.robust);
+	if (err)
+		goto err_slots;
 	/* Pinned for the service's life: charged like mlock() (ENOMEM over the limit). */
 	err = account_locked_vm(current->mm, (unsigned long)s.nr_slots * 2 * s.msg_size / PAGE_SIZE,
 				true);
 	if (err)
-		goto err_slots;
+		goto err_robust;
 	svc->locked_pages = (unsigned long)s.nr_slots * 2 * s.msg_size / PAGE_SIZE;
 	svc->owner = current_uid();
 	svc->mm = current->mm;
@@ -404,6 +409,8 @@ err_identity:
 	put_task_struct(svc->leader);
 	account_locked_vm(svc->mm, svc->locked_pages, false);
 	mmdrop(svc->mm);
+err_robust:
+	hop_robust_free(svc);
 err_slots:
 	/* Slots never set up are zeroed, and unpinning them is a no-op. */
 	for (i = 0; i < s.nr_slots; i++)

@@ -97,12 +97,47 @@ TEST_F(serve, bad_size_flags_reserved)
 	self->s.reserved0 = 1;
 	EXPECT_SERVE_FAILS(-EINVAL);
 	self->s.reserved0 = 0;
-	self->s.reserved = 1;
-	EXPECT_SERVE_FAILS(-EINVAL);
-	self->s.reserved = 0;
 	/* A register entry must be a user address, like entry. */
 	self->s.entry_regs = -4096UL;
 	EXPECT_SERVE_FAILS(-EINVAL);
+}
+
+/*
+ * The robust array (struct hop_slot_robust): both addresses or neither, user
+ * addresses, aligned; the owner id is written only into writable memory.
+ */
+TEST_F(serve, bad_robust)
+{
+	struct hop_slot_robust r = { 0 };
+	uint64_t head = (uintptr_t)self->mem + 2 * MSG + 64;
+	uint64_t tid = (uintptr_t)self->mem + 2 * MSG + 128;
+	char *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, ro);
+	self->s.robust = 8;				/* unmapped */
+	EXPECT_SERVE_FAILS(-EFAULT);
+	self->s.robust = (uintptr_t)&r;
+	r.head = head;					/* head without tid */
+	EXPECT_SERVE_FAILS(-EINVAL);
+	r.head = 0;					/* tid without head */
+	r.tid = tid;
+	EXPECT_SERVE_FAILS(-EINVAL);
+	r.head = head + 4;				/* misaligned */
+	EXPECT_SERVE_FAILS(-EINVAL);
+	r.head = head;
+	r.tid = tid + 2;
+	EXPECT_SERVE_FAILS(-EINVAL);
+	r.tid = 0xffffffff81000000ULL;			/* a kernel address */
+	EXPECT_SERVE_FAILS(-EINVAL);
+	r.tid = (uintptr_t)ro;				/* not writable */
+	EXPECT_SERVE_FAILS(-EFAULT);
+	EXPECT_EQ(0, ro[0]);
+	munmap(ro, 4096);
+	/* Valid: the owner id lands at tid, above every pid. */
+	r.tid = tid;
+	ASSERT_EQ(0, hop_test_ioctl(self->fd, HOP_IOC_SERVE, &self->s));
+	EXPECT_GE(*(uint32_t *)(uintptr_t)tid, HOP_ROBUST_OWNER_MIN);
+	EXPECT_LE(*(uint32_t *)(uintptr_t)tid, HOP_ROBUST_OWNER_MAX);
 }
 
 TEST_F(serve, bad_names)

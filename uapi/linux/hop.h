@@ -68,8 +68,33 @@ struct hop_serve {
 	__u32 reserved0;
 	__u64 timeout_ns;	/* default deadline for each call, 0: none */
 	__u64 entry_regs;	/* entry for register calls (HOP_IOC_CALL_REGS), 0: none */
-	__u64 reserved;
+	__u64 robust;		/* pointer to struct hop_slot_robust[nr_slots], 0: none */
 };
+
+/*
+ * Robust mutexes in handlers (HOP_IOC_SERVE's robust, optional).  A slot's
+ * TLS block is a thread's, but no thread runs on it: the module gives each
+ * slot an owner id that no thread can have (HOP_ROBUST_OWNER_MIN and up,
+ * above every pid) and writes it at SERVE to the u32 at tid, where the TLS
+ * block keeps its thread id (glibc's robust mutexes store it in the lock
+ * word).  head is the robust_list_head of the TLS block, as
+ * get_robust_list(2) reports it for the thread that made the block.
+ *
+ * When a hop is aborted (deadline, fault, signal, client death), the module
+ * does for the slot what exit does for a thread: each futex on the slot's
+ * list, and the one in list_op_pending, whose owner is the slot gets
+ * FUTEX_OWNER_DIED and wakes one waiter, and the list is emptied for the
+ * slot's next handler.  PI futexes are not supported on slots.  Both
+ * addresses 0: this slot has no robust list.  The server writes tid back to 0
+ * itself once the service is gone, if it wants to reclaim the TLS block with
+ * pthread_join().
+ */
+struct hop_slot_robust {
+	__u64 head;		/* struct robust_list_head in the server, 8-aligned */
+	__u64 tid;		/* __u32 the module writes the owner id to, 4-aligned */
+};
+#define HOP_ROBUST_OWNER_MIN	0x20000000U	/* pid_max is at most 1 << 22 */
+#define HOP_ROBUST_OWNER_MAX	0x3fffffffU	/* FUTEX_TID_MASK */
 
 /* HOP_IOC_CONNECT: open a handle (a new fd) to a service by name. */
 #define HOP_CONNECT_CLOEXEC	(1U << 0)
