@@ -857,8 +857,8 @@ static void hop_reap_fn(struct work_struct *work)
 			hop_robust_abort_from_reaper(f->svc, f->slot);
 			hop_release_slot(f->svc, f->slot);
 		}
-		/* The request's fds stay in the server's table: no way to close them from here. */
-		hop_fds_release(f);
+		/* The request's fds out of the server's table, while the frame holds it. */
+		hop_fds_abort_from_reaper(f);
 		hop_identity_drop_borrowed(f);
 		if (f->async)
 			hop_async_put(f->async);

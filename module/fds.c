@@ -10,7 +10,9 @@
  * of the request only if it still holds the very file it was given.  The
  * reply's files are taken from the server's table by HOP_IOC_SEND_FDS (a
  * reference each, in the frame) and installed in the caller's table when the
- * call returns, or dropped if it does not.
+ * call returns, or dropped if it does not.  A hop aborted in the client's
+ * context closes the request's fds in the server's table itself; one whose
+ * client died leaves that to the reaper (hop_fds_abort_from_reaper).
  *
  * Installing is all or nothing: every number is reserved first
  * (get_unused_fd_flags, -EMFILE), then the numbers are published, then the
@@ -20,6 +22,7 @@
 #include <linux/fdtable.h>
 #include <linux/fcntl.h>
 #include <linux/uaccess.h>
+#include <linux/sched/task.h>
 #include "hop_internal.h"
 
 /* Take a reference to each of @n fds of current's table. */
@@ -96,6 +99,31 @@ void hop_fds_abort(struct hop_frame *f)
 			fput(now);
 	}
 	hop_fds_release(f);
+}
+
+/*
+ * The client died mid-hop (the reaper, a kworker): the same as
+ * hop_fds_abort(), in the table the hop lent the client, which the frame
+ * still holds (f->srv_files).  close_fd() acts on current's table, so the
+ * kworker borrows that one for the moment, as a hop borrows it for a client,
+ * and has its own back before it runs anything else.
+ */
+void hop_fds_abort_from_reaper(struct hop_frame *f)
+{
+	struct files_struct *own;
+
+	if (!f->nreq_fds || !f->srv_files) {
+		hop_fds_release(f);
+		return;
+	}
+	task_lock(current);
+	own = current->files;
+	current->files = f->srv_files;
+	task_unlock(current);
+	hop_fds_abort(f);
+	task_lock(current);
+	current->files = own;
+	task_unlock(current);
 }
 
 /* Drop what the frame holds: the request's spare references, an unsent reply's files. */

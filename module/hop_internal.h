@@ -257,6 +257,7 @@ int hop_fds_take(struct file **files, const s32 __user *ufds, unsigned int n);
 void hop_fds_put(struct file **files, unsigned int n);
 int hop_fds_install(struct file **files, unsigned int n, int *nums, s32 __user *unums);
 void hop_fds_abort(struct hop_frame *f);
+void hop_fds_abort_from_reaper(struct hop_frame *f);
 void hop_fds_release(struct hop_frame *f);
 long hop_fds_recv(struct hop_frame *f, const struct hop_fds __user *uarg);
 long hop_fds_send(struct hop_frame *f, const struct hop_fds __user *uarg);

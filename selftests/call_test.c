@@ -61,6 +61,12 @@ static ssize_t fd_command(const char *cmd, size_t len, void *resp, size_t cap)
 		n = hop_recv_fds(fds, 1);
 		last_received = n == 1 ? fds[0] : -1;
 		sleep(2);
+	} else if (len == 9 && !memcmp(cmd, "holdwrite", 9)) {
+		/* Keep the received fd, say so through it, and overrun. */
+		n = hop_recv_fds(fds, 1);
+		if (n != 1 || write(fds[0], "x", 1) != 1)
+			return -EPROTO;
+		sleep(3);
 	} else if (len == 4 && !memcmp(cmd, "held", 4)) {
 		/* Is the fd of the aborted call still open in the server? */
 		r = last_received >= 0 && fcntl(last_received, F_GETFD) >= 0;
@@ -344,6 +350,43 @@ TEST_F(one_slot, aborted_call_closes_its_fds_in_the_server)
 	EXPECT_EQ(0, fd_call(self->conn, "fd:held", NULL, 0, NULL, 0, NULL));
 	close(p[0]);
 	close(p[1]);
+}
+
+/*
+ * A client that dies mid-call: the fds its request installed in the server
+ * are closed there too, so the last writer of this pipe goes away and its
+ * reader sees end of file.  On main before this test (ef7cf4e) the write end
+ * stayed in the server's table: no POLLHUP within 3 s.
+ */
+TEST_F(one_slot, client_death_closes_its_fds_in_the_server)
+{
+	struct pollfd pfd;
+	int p[2];
+	char c;
+	pid_t child;
+
+	ASSERT_EQ(0, pipe(p));
+	child = fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		struct hop_call_opts o = { .size = sizeof(o), .fds = &p[1], .nfds = 1 };
+		int v;
+
+		close(p[0]);
+		hop_call_opts(self->conn, "fd:holdwrite", 12, &v, sizeof(v), &o);
+		_exit(0);
+	}
+	close(p[1]);
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	/* The handler holds the fd once it has written through it. */
+	ASSERT_EQ(1, poll(&pfd, 1, 5000));
+	ASSERT_EQ(1, read(p[0], &c, 1));
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	EXPECT_EQ(1, poll(&pfd, 1, 3000));
+	EXPECT_EQ(0, read(p[0], &c, 1));	/* end of file: no writer left */
+	close(p[0]);
 }
 
 TEST_HARNESS_MAIN
