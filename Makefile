@@ -43,6 +43,19 @@ RELEASES := $(shell $(VM)/kernels.sh releases)
 # with `make WERROR=` while chasing one.
 WERROR ?= -Werror
 
+# The one version of hop.ko and libhop: MODULE_VERSION() in module/main.c.
+# Everything else is made from it (<hop/version.h>, hop.pc, libhop.so.VERSION,
+# /usr/src/hop-VERSION) or checked against it (dkms.conf, libhop.map's newest
+# node: selftests/install_test.sh).
+HOP_VERSION := $(shell sed -n 's/^MODULE_VERSION("\(.*\)");$$/\1/p' module/main.c)
+ifeq ($(shell echo '$(HOP_VERSION)' | grep -xE '[0-9]+\.[0-9]+'),)
+$(error MODULE_VERSION in module/main.c is '$(HOP_VERSION)', not MAJOR.MINOR)
+endif
+HOP_VERSION_MAJOR := $(word 1,$(subst ., ,$(HOP_VERSION)))
+HOP_VERSION_MINOR := $(word 2,$(subst ., ,$(HOP_VERSION)))
+# libhop's compile-time version (HOP_VERSION_MAJOR/MINOR), included by hop.h.
+HOP_VERSION_H := build/include/hop/version.h
+
 # The kselftest harness comes from Debian's linux-source-6.12 at build time.
 LINUX_SRC_TAR ?= /usr/src/linux-source-6.12.tar.xz
 KSFT_MEMBER := linux-source-6.12/tools/testing/selftests
@@ -52,7 +65,7 @@ KSFT_HDR := $(KSFT_DIR)/kselftest_harness.h
 CFLAGS ?= -O2 -g
 # -isystem for the harness: its own function bodies do not build with -Wextra
 # (an unused parameter), which is not ours to fix.
-HOP_CFLAGS = $(CFLAGS) -Wall -Wextra $(WERROR) -I lib/include -I uapi -isystem $(KSFT_DIR) -MMD -MP
+HOP_CFLAGS = $(CFLAGS) -Wall -Wextra $(WERROR) -I lib/include -I build/include -I uapi -isystem $(KSFT_DIR) -MMD -MP
 LDLIBS := build/lib/libhop.a -luring -lpthread
 
 MOD_SRCS := Kbuild $(wildcard module/*.c module/*.h uapi/linux/*.h)
@@ -112,9 +125,19 @@ $(LINUX_SRC_TAR) /bin/busybox:
 	@echo "$@ is missing: run 'make deps' (or 'make check', which does)"; exit 1
 
 # --- libhop -----------------------------------------------------------------
+# <hop/version.h> from lib/version.h.in and HOP_VERSION.  Checked on every
+# make (FORCE) but written only when its text changes, as Kbuild's filechk
+# does: a new MODULE_VERSION rebuilds what includes hop.h, nothing else does,
+# and a make in the guest, where the tree is read-only, writes nothing.
+$(HOP_VERSION_H): lib/version.h.in FORCE
+	@mkdir -p $(@D)
+	@tmp=$$(mktemp) && sed -e 's/@MAJOR@/$(HOP_VERSION_MAJOR)/' -e 's/@MINOR@/$(HOP_VERSION_MINOR)/' $< >$$tmp && \
+	if cmp -s $$tmp $@; then rm -f $$tmp; else chmod 0644 $$tmp && mv $$tmp $@ && echo "  GEN     $@"; fi
+FORCE:
+
 # libhop and the examples need no kselftest header, so that `make install`
 # works on a machine without linux-source (the -isystem finds nothing there).
-build/lib/obj/%.o: lib/%.c
+build/lib/obj/%.o: lib/%.c $(HOP_VERSION_H)
 	@mkdir -p $(@D)
 	$(CC) $(HOP_CFLAGS) -fPIC -c -o $@ $<
 
@@ -134,15 +157,15 @@ comma := ,
 # --- user programs: one per file, bench is one program ----------------------
 # Dependency files are hidden (.NAME.d) so that build/selftests/ and
 # build/examples/ list programs only.
-build/selftests/%: selftests/%.c build/lib/libhop.a | $(KSFT_HDR)
+build/selftests/%: selftests/%.c build/lib/libhop.a $(HOP_VERSION_H) | $(KSFT_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(HOP_CFLAGS) -MF $(@D)/.$(@F).d -o $@ $< $(LDLIBS)
 
-build/examples/%: examples/%.c build/lib/libhop.a
+build/examples/%: examples/%.c build/lib/libhop.a $(HOP_VERSION_H)
 	@mkdir -p $(@D)
 	$(CC) $(HOP_CFLAGS) -MF $(@D)/.$(@F).d -o $@ $< $(LDLIBS)
 
-build/bench/obj/%.o: bench/%.c | $(KSFT_HDR)
+build/bench/obj/%.o: bench/%.c $(HOP_VERSION_H) | $(KSFT_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(HOP_CFLAGS) -c -o $@ $<
 

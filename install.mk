@@ -6,8 +6,9 @@
 #   make dkms-src  [DESTDIR=]   the module's sources to /usr/src/hop-VERSION for dkms
 #
 # Installs libhop (libhop.so.VERSION with its soname links, libhop.a), its
-# headers (hop.h and linux/hop.h, which defines struct hop_service_info),
-# hop.pc, the man pages (section 3: libhop; section 8: the tools), the
+# headers (hop.h, hop/version.h which make generates, and linux/hop.h, which
+# defines struct hop_service_info), hop.pc, the man pages (section 3: libhop;
+# 4: /dev/hop; 7: the overview; 8: the tools), the
 # bpftrace tools in SBINDIR (as Debian installs bpftrace's own, in /usr/sbin),
 # the examples (programs in libexec; their sources, MIT-0, and each tool's
 # _example.txt in DOCDIR/examples), the udev rule and the sysusers.d entry
@@ -19,8 +20,7 @@
 # are left to whoever packages the tree.  uninstall removes exactly the files
 # install writes, computed from the same lists.
 
-# The one version: MODULE_VERSION() in module/main.c (dkms.conf repeats it).
-HOP_VERSION := $(shell sed -n 's/^MODULE_VERSION("\(.*\)");$$/\1/p' module/main.c)
+# HOP_VERSION: the Makefile reads it from MODULE_VERSION() in module/main.c.
 HOP_SOMAJOR := 0
 
 PREFIX ?= /usr/local
@@ -52,6 +52,8 @@ INSTALL_KO ?= $(if $(INSTALL_RELEASE),build/$(INSTALL_RELEASE)/hop.ko)
 MODDIR := /lib/modules/$(INSTALL_RELEASE)/extra
 
 MAN_PAGES := $(wildcard man/man3/*.3)
+MAN4_PAGES := $(wildcard man/man4/*.4)
+MAN7_PAGES := $(wildcard man/man7/*.7)
 MAN8_PAGES := $(wildcard man/man8/*.8)
 BT_TOOLS := $(wildcard tools/*.bt)
 BT_EXAMPLES := $(wildcard tools/*_example.txt)
@@ -60,9 +62,10 @@ EXAMPLE_PROGS := $(EXAMPLES)
 DKMS_SRCDIR := /usr/src/hop-$(HOP_VERSION)
 
 .PHONY: install uninstall dkms-src
-install: $(LIB) $(EXAMPLE_PROGS) $(INSTALL_KO)
-	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/linux $(DESTDIR)$(PKGCONFIGDIR) \
-		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SBINDIR) \
+install: $(LIB) $(HOP_VERSION_H) $(EXAMPLE_PROGS) $(INSTALL_KO)
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/linux $(DESTDIR)$(INCLUDEDIR)/hop \
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man4 \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SBINDIR) \
 		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(HOP_LIBEXECDIR)/examples \
 		$(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(SYSUSERSDIR)
 	$(INSTALL) -m 0755 build/lib/libhop.so.$(HOP_SOMAJOR) $(DESTDIR)$(LIBDIR)/libhop.so.$(HOP_VERSION)
@@ -70,10 +73,13 @@ install: $(LIB) $(EXAMPLE_PROGS) $(INSTALL_KO)
 	ln -sf libhop.so.$(HOP_SOMAJOR) $(DESTDIR)$(LIBDIR)/libhop.so
 	$(INSTALL) -m 0644 build/lib/libhop.a $(DESTDIR)$(LIBDIR)/libhop.a
 	$(INSTALL) -m 0644 lib/include/hop.h $(DESTDIR)$(INCLUDEDIR)/hop.h
+	$(INSTALL) -m 0644 $(HOP_VERSION_H) $(DESTDIR)$(INCLUDEDIR)/hop/version.h
 	$(INSTALL) -m 0644 uapi/linux/hop.h $(DESTDIR)$(INCLUDEDIR)/linux/hop.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 		-e 's|@VERSION@|$(HOP_VERSION)|' lib/hop.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/hop.pc
 	$(if $(MAN_PAGES),$(INSTALL) -m 0644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man3/)
+	$(if $(MAN4_PAGES),$(INSTALL) -m 0644 $(MAN4_PAGES) $(DESTDIR)$(MANDIR)/man4/)
+	$(if $(MAN7_PAGES),$(INSTALL) -m 0644 $(MAN7_PAGES) $(DESTDIR)$(MANDIR)/man7/)
 	$(if $(MAN8_PAGES),$(INSTALL) -m 0644 $(MAN8_PAGES) $(DESTDIR)$(MANDIR)/man8/)
 	$(if $(BT_TOOLS),$(INSTALL) -m 0755 $(BT_TOOLS) $(DESTDIR)$(SBINDIR)/)
 	$(if $(EXAMPLE_SRCS)$(BT_EXAMPLES),$(INSTALL) -m 0644 $(EXAMPLE_SRCS) $(BT_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/)
@@ -92,17 +98,20 @@ endif
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libhop.so.$(HOP_VERSION) $(DESTDIR)$(LIBDIR)/libhop.so.$(HOP_SOMAJOR) \
 		$(DESTDIR)$(LIBDIR)/libhop.so $(DESTDIR)$(LIBDIR)/libhop.a \
-		$(DESTDIR)$(INCLUDEDIR)/hop.h $(DESTDIR)$(INCLUDEDIR)/linux/hop.h \
+		$(DESTDIR)$(INCLUDEDIR)/hop.h $(DESTDIR)$(INCLUDEDIR)/hop/version.h \
+		$(DESTDIR)$(INCLUDEDIR)/linux/hop.h \
 		$(DESTDIR)$(PKGCONFIGDIR)/hop.pc $(DESTDIR)$(UDEVRULESDIR)/60-hop.rules \
 		$(DESTDIR)$(SYSUSERSDIR)/hop.conf \
 		$(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN_PAGES))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man4/,$(notdir $(MAN4_PAGES))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7_PAGES))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8_PAGES))) \
 		$(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(BT_TOOLS))) \
 		$(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EXAMPLE_SRCS) $(BT_EXAMPLES))) \
 		$(addprefix $(DESTDIR)$(HOP_LIBEXECDIR)/examples/,$(notdir $(EXAMPLE_PROGS)))
 	@# Only the directories that are hop's own; shared ones (lib, include, sbin) stay.
 	@# The group stays too, like any system group a package created.
-	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) \
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/hop $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(HOP_LIBEXECDIR)/examples $(DESTDIR)$(HOP_LIBEXECDIR) 2>/dev/null
 ifneq ($(INSTALL_RELEASE),)
 	rm -f $(DESTDIR)$(MODDIR)/hop.ko

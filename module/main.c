@@ -232,4 +232,4 @@ module_exit(hop_exit);
 MODULE_DESCRIPTION("hop: process hopping (thread-migration IPC)");
 MODULE_AUTHOR("The hop developers");
 MODULE_LICENSE("GPL");
-MODULE_VERSION("0.1");
+MODULE_VERSION("0.3");

@@ -43,7 +43,8 @@ do_install() {
 }
 files_installed() {
 	local f missing=0
-	for f in usr/lib/libhop.so.$version usr/lib/libhop.a usr/include/hop.h usr/include/linux/hop.h \
+	for f in usr/lib/libhop.so.$version usr/lib/libhop.a usr/include/hop.h usr/include/hop/version.h \
+		usr/include/linux/hop.h usr/share/man/man4/hop.4 usr/share/man/man7/hop.7 \
 		usr/lib/pkgconfig/hop.pc usr/lib/udev/rules.d/60-hop.rules \
 		lib/modules/$release/extra/hop.ko; do
 		[ -f "$D/$f" ] || { echo "missing $f"; missing=1; }
@@ -98,15 +99,42 @@ soname_links() {
 	[ "$(readlink "$D/usr/lib/libhop.so")" = libhop.so.0 ] &&
 	readelf -d "$D/usr/lib/libhop.so.$version" | grep -q 'SONAME.*\[libhop\.so\.0\]'
 }
-# Every symbol libhop exports has its man page, and every page is clean roff.
+# Every symbol libhop exports has its man page; every installed page is
+# clean roff (-I: a ".so man3/PAGE" link page is read from the installed
+# tree); every section-3 page says whether it is thread-safe (ATTRIBUTES);
+# every page that hop(7) lists exists.
 man_pages() {
-	local sym bad=0
+	local sym page ref bad=0 man=$D/usr/share/man
 	for sym in $(sed -n 's/^[[:space:]]*\(hop_[a-z_]*\);$/\1/p' lib/libhop.map); do
-		[ -f "$D/usr/share/man/man3/$sym.3" ] || { echo "no man page for $sym"; bad=1; continue; }
-		out=$(groff -man -ww -z "$D/usr/share/man/man3/$sym.3" 2>&1)
-		[ -z "$out" ] || { echo "$sym.3: $out"; bad=1; }
+		[ -f "$man/man3/$sym.3" ] || { echo "no man page for $sym"; bad=1; }
+	done
+	for page in "$man"/man3/*.3 "$man"/man4/*.4 "$man"/man7/*.7 "$man"/man8/*.8; do
+		out=$(groff -I "$man" -man -ww -z "$page" 2>&1)
+		[ -z "$out" ] || { echo "${page#"$man"/}: $out"; bad=1; }
+		case $page in
+		*/man3/*) grep -q '^\.so ' "$page" || grep -q '^\.SH ATTRIBUTES' "$page" ||
+			{ echo "${page#"$man"/}: no ATTRIBUTES section"; bad=1; } ;;
+		esac
+	done
+	for ref in $(sed -n 's/^\.BR \([a-z_.]*\) (\([0-9]\)).*/\1.\2/p' "$man/man7/hop.7"); do
+		[ -f "$man/man${ref##*.}/$ref" ] || { echo "hop.7 refers to $ref, not installed"; bad=1; }
 	done
 	return $bad
+}
+# One version everywhere: pkg-config's, the installed header's macros, the
+# installed library's functions, MODULE_VERSION, dkms.conf and the newest
+# node of libhop.map; hop_check_version() with liburing's semantics.
+versions_agree() {
+	local got conf node
+	# shellcheck disable=SC2046 # pkg-config's output is meant to split
+	cc -Wall -Wextra -Werror $(pc --cflags hop) -o "$tmp/version" selftests/install/version.c \
+		$(pc --libs hop) || return 1
+	got=$(LD_LIBRARY_PATH=$D/usr/lib "$tmp/version") || return 1
+	conf=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
+	node=$(sed -n 's/^LIBHOP_\([0-9.]*\) {$/\1/p' lib/libhop.map | tail -n 1)
+	echo "$got; pkg-config $(pc --modversion hop); MODULE_VERSION $version; dkms.conf $conf; libhop.map $node"
+	[ "$got" = "compiled $version loaded $version older-than-self 0 older-than-next 1" ] &&
+	[ "$(pc --modversion hop)" = "$version" ] && [ "$conf" = "$version" ] && [ "$node" = "$version" ]
 }
 pc_flags() {
 	local v c l s
@@ -165,15 +193,16 @@ default_prefix() {
 }
 
 echo "TAP version 13"
-echo "1..15"
+echo "1..16"
 t "make install DESTDIR PREFIX=/usr KERNELRELEASE=$release" do_install
 t "installed: libhop, headers, hop.pc, udev rule, sysusers.d group, hop.ko, examples" files_installed
 t "tools in /usr/sbin with a section-8 page and an _example.txt each; MIT-0 example sources" tools_installed
 t "dkms.conf builds only for 6.1 and 6.12 on x86-64, as module/compat.h accepts" dkms_exclusive
 t "libhop.so.$version: soname libhop.so.0, links libhop.so.0 and libhop.so" soname_links
-t "a man page for every exported symbol, clean roff" man_pages
+t "a man page for every exported symbol; every page clean roff, section 3 with ATTRIBUTES" man_pages
 t "pkg-config: version, cflags and libs into DESTDIR, -lpthread when static" pc_flags
 t "an outside program builds with pkg-config --cflags --libs hop only" build_outside
+t "one version: pkg-config, hop/version.h, libhop.so, MODULE_VERSION, dkms.conf, libhop.map" versions_agree
 if [ -c /dev/hop ]; then
 	t "the outside program serves and calls through the installed libhop" run_outside
 	t "the installed example hop-version talks to hop.ko" run_example

@@ -8,11 +8,14 @@
 #ifndef HOP_H
 #define HOP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 /* The ABI's types (struct hop_caller, hop_async_result, ...): hop.h is complete. */
 #include <linux/hop.h>
+/* HOP_VERSION_MAJOR, HOP_VERSION_MINOR: the libhop this is compiled against. */
+#include <hop/version.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -90,6 +93,20 @@ ssize_t hop_call_regs(struct hop_conn *conn, const uint64_t req[HOP_REGS_WORDS],
 
 /* The module's ABI version, or -errno (e.g. -ENOENT without /dev/hop). */
 int hop_abi_version(void);
+
+/*
+ * libhop's own version (since libhop 0.3), as liburing's: the macros are the
+ * libhop compiled against, the functions the one loaded at run time.  Both
+ * checks are true when that libhop is OLDER than major.minor, so
+ * "if (hop_check_version(0, 3)) fail" refuses a libhop before 0.3.  Not
+ * the module's ABI version (hop_abi_version()), which is numbered apart.
+ */
+#define HOP_CHECK_VERSION(major, minor)						\
+	((major) > HOP_VERSION_MAJOR ||						\
+	 ((major) == HOP_VERSION_MAJOR && (minor) > HOP_VERSION_MINOR))
+int hop_version_major(void);
+int hop_version_minor(void);
+bool hop_check_version(int major, int minor);
 
 /*
  * Async calls.  The handler runs at once on the caller's thread, as for
