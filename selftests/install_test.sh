@@ -100,24 +100,29 @@ soname_links() {
 	readelf -d "$D/usr/lib/libhop.so.$version" | grep -q 'SONAME.*\[libhop\.so\.0\]'
 }
 # Every symbol libhop exports has its man page; every installed page is
-# clean roff (-I: a ".so man3/PAGE" link page is read from the installed
-# tree); every section-3 page says whether it is thread-safe (ATTRIBUTES);
-# every page that hop(7) lists exists.
+# clean roff, tables included (-t; -I: a ".so man3/PAGE" link page is read
+# from the installed tree); every section-3 page says whether it is
+# thread-safe (ATTRIBUTES); hop(7) lists every hop page, and each it lists
+# exists.
 man_pages() {
-	local sym page ref bad=0 man=$D/usr/share/man
+	local sym page ref refs bad=0 man=$D/usr/share/man
 	for sym in $(sed -n 's/^[[:space:]]*\(hop_[a-z_]*\);$/\1/p' lib/libhop.map); do
 		[ -f "$man/man3/$sym.3" ] || { echo "no man page for $sym"; bad=1; }
 	done
 	for page in "$man"/man3/*.3 "$man"/man4/*.4 "$man"/man7/*.7 "$man"/man8/*.8; do
-		out=$(groff -I "$man" -man -ww -z "$page" 2>&1)
+		out=$(groff -I "$man" -t -man -ww -z "$page" 2>&1)
 		[ -z "$out" ] || { echo "${page#"$man"/}: $out"; bad=1; }
 		case $page in
 		*/man3/*) grep -q '^\.so ' "$page" || grep -q '^\.SH ATTRIBUTES' "$page" ||
 			{ echo "${page#"$man"/}: no ATTRIBUTES section"; bad=1; } ;;
 		esac
 	done
-	for ref in $(sed -n 's/^\.BR \([a-z_.]*\) (\([0-9]\)).*/\1.\2/p' "$man/man7/hop.7"); do
+	refs=$(sed -n 's/^\.BR \(hop[a-z_.]*\) (\([0-9]\)).*/\1.\2/p' "$man/man7/hop.7")
+	for ref in $refs; do
 		[ -f "$man/man${ref##*.}/$ref" ] || { echo "hop.7 refers to $ref, not installed"; bad=1; }
+	done
+	for page in "$man"/man[348]/*.[348]; do
+		grep -qx "${page##*/}" <<<"$refs" || { echo "hop.7 does not list ${page##*/}"; bad=1; }
 	done
 	return $bad
 }
