@@ -8,6 +8,8 @@
  */
 #define _GNU_SOURCE
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -165,6 +167,93 @@ static void submit_and_reap(struct __test_metadata *_metadata, struct hop_conn *
 	EXPECT_EQ(-EAGAIN, hop_async_reap(conn, &(struct hop_async_result){ 0 }));
 	/* The data is in the server's memory too. */
 	EXPECT_EQ(0, hop_call(conn, "check", 5, NULL, 0));
+}
+
+/*
+ * One handle shared by threads (hop_async_reap(3): MT-Safe): four threads
+ * make eight async calls each on it, then reap side by side; completions
+ * belong to the handle, so each thread may get any of them, but every one
+ * is reaped exactly once, with its own reply.
+ */
+#define SHARED_THREADS	4
+#define SHARED_EACH	8
+#define SHARED_CALLS	(SHARED_THREADS * SHARED_EACH)
+
+struct shared_reaper {
+	struct hop_conn *conn;
+	int id, submit_errors, bad_replies;
+	atomic_int *reaped;		/* per user_data: how many times */
+	atomic_int *total;
+	unsigned char (*bufs)[HOP_DEV_SIZE / SHARED_EACH];
+	struct dev_req *reqs;
+};
+
+static void *shared_reaper_main(void *arg)
+{
+	struct shared_reaper *r = arg;
+	struct hop_async_result res;
+	time_t end = time(NULL) + 60;
+	unsigned int i, ud;
+
+	for (i = 0; i < SHARED_EACH; i++) {
+		ud = r->id * SHARED_EACH + i;
+		if (hop_call_async(r->conn, &r->reqs[ud], sizeof(r->reqs[ud]), r->bufs[ud],
+				   sizeof(r->bufs[ud]), ud))
+			r->submit_errors++;
+	}
+	while (atomic_load(r->total) < SHARED_CALLS && time(NULL) < end) {
+		if (hop_async_wait(r->conn, 100) <= 0)
+			continue;
+		while (hop_async_reap(r->conn, &res) == 0) {
+			atomic_fetch_add(r->total, 1);
+			if (res.user_data >= SHARED_CALLS) {
+				r->bad_replies++;
+				continue;
+			}
+			ud = res.user_data;
+			atomic_fetch_add(&r->reaped[ud], 1);
+			if (res.result != (__s64)r->reqs[ud].len)
+				r->bad_replies++;
+			for (i = 0; i < r->reqs[ud].len; i++)
+				if (r->bufs[ud][i] != hop_test_dev_pattern(r->reqs[ud].offset + i)) {
+					r->bad_replies++;
+					break;
+				}
+		}
+	}
+	return NULL;
+}
+
+TEST_F(dev, threads_share_one_handle)
+{
+	static unsigned char bufs[SHARED_CALLS][HOP_DEV_SIZE / SHARED_EACH];
+	static struct dev_req reqs[SHARED_CALLS];
+	static atomic_int reaped[SHARED_CALLS];
+	struct shared_reaper r[SHARED_THREADS];
+	pthread_t th[SHARED_THREADS];
+	atomic_int total = 0;
+	int i;
+
+	for (i = 0; i < SHARED_CALLS; i++) {
+		/* Each thread's eight reads cover the whole device buffer. */
+		reqs[i].offset = (i % SHARED_EACH) * (HOP_DEV_SIZE / SHARED_EACH);
+		reqs[i].len = HOP_DEV_SIZE / SHARED_EACH;
+		atomic_store(&reaped[i], 0);
+	}
+	for (i = 0; i < SHARED_THREADS; i++) {
+		r[i] = (struct shared_reaper){ .conn = self->conn, .id = i, .reaped = reaped,
+					       .total = &total, .bufs = bufs, .reqs = reqs };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, shared_reaper_main, &r[i]));
+	}
+	for (i = 0; i < SHARED_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		EXPECT_EQ(0, r[i].submit_errors) TH_LOG("thread %d", i);
+		EXPECT_EQ(0, r[i].bad_replies) TH_LOG("thread %d", i);
+	}
+	EXPECT_EQ(SHARED_CALLS, atomic_load(&total));
+	for (i = 0; i < SHARED_CALLS; i++)
+		EXPECT_EQ(1, atomic_load(&reaped[i])) TH_LOG("user_data %d", i);
+	EXPECT_EQ(-EAGAIN, hop_async_reap(self->conn, &(struct hop_async_result){ 0 }));
 }
 
 TEST_F(dev, spawned_thread_delivers)

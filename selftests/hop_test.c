@@ -220,6 +220,85 @@ TEST(many_clients_many_threads_exact_counts)
 	hop_test_server_stop(&srv);
 }
 
+/*
+ * One handle shared by threads (hop(7), "Threads"; hop_call(3) says MT-Safe):
+ * every call is a hop of its own on a slot of its own.  The handler counts
+ * the hops running at once; each reply must be its own request's.
+ */
+#define SHARED_THREADS	6
+#define SHARED_CALLS	100
+
+static atomic_int overlap_now, overlap_max;
+
+static ssize_t overlap_handler(void *ctx, const void *req, size_t len, void *resp, size_t cap)
+{
+	int now, max;
+
+	if (len == 3 && !memcmp(req, "max", 3)) {
+		max = atomic_load(&overlap_max);
+		memcpy(resp, &max, sizeof(max));
+		return sizeof(max);
+	}
+	now = atomic_fetch_add(&overlap_now, 1) + 1;
+	max = atomic_load(&overlap_max);
+	while (now > max && !atomic_compare_exchange_weak(&overlap_max, &max, now))
+		;
+	usleep(1000);		/* long enough for another thread to take the other slot */
+	atomic_fetch_sub(&overlap_now, 1);
+	return hop_test_echo(ctx, req, len, resp, cap);
+}
+
+struct shared_thread {
+	struct hop_conn *conn;
+	int id, errors;
+};
+
+static void *shared_thread_main(void *arg)
+{
+	struct shared_thread *st = arg;
+	char req[64], resp[64];
+	int i, len;
+
+	for (i = 0; i < SHARED_CALLS; i++) {
+		len = snprintf(req, sizeof(req), "thread %d call %d", st->id, i);
+		memset(resp, 0, sizeof(resp));
+		if (hop_call(st->conn, req, len, resp, sizeof(resp)) != len || memcmp(req, resp, len))
+			st->errors++;
+	}
+	return NULL;
+}
+
+TEST(threads_share_one_handle)
+{
+	struct hop_serve_opts opts = { .size = sizeof(opts), .slots = 2 };
+	struct shared_thread st[SHARED_THREADS];
+	pthread_t th[SHARED_THREADS];
+	struct hop_service_info info;
+	struct hop_test_server srv;
+	struct hop_conn *conn;
+	int t, max = -1;
+
+	ASSERT_EQ(0, hop_test_server_start(&srv, hop_test_name("shared"), overlap_handler,
+					   NULL, &opts, NULL));
+	ASSERT_EQ(0, hop_connect(&conn, srv.name));
+	for (t = 0; t < SHARED_THREADS; t++) {
+		st[t] = (struct shared_thread){ .conn = conn, .id = t };
+		ASSERT_EQ(0, pthread_create(&th[t], NULL, shared_thread_main, &st[t]));
+	}
+	for (t = 0; t < SHARED_THREADS; t++) {
+		pthread_join(th[t], NULL);
+		EXPECT_EQ(0, st[t].errors) TH_LOG("thread %d", t);
+	}
+	/* Both slots were in use at once through the one handle, never more. */
+	ASSERT_EQ((ssize_t)sizeof(max), hop_call(conn, "max", 3, &max, sizeof(max)));
+	EXPECT_EQ(2, max);
+	ASSERT_EQ(0, hop_fd_info(hop_conn_fd(conn), &info));
+	EXPECT_EQ((__u64)SHARED_THREADS * SHARED_CALLS + 1, info.calls);
+	EXPECT_EQ(0, info.slots_busy);
+	hop_disconnect(conn);
+	hop_test_server_stop(&srv);
+}
+
 static void *sleeper_main(void *arg)
 {
 	struct hop_conn *conn = arg;
