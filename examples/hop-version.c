@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT-0
-/* hop-version.c: ask /dev/hop which ABI it speaks and what its limits are. */
+/* hop-version.c: ask /dev/hop which ABI it speaks and what its limits are; say which libhop this is. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,11 +8,17 @@
 #include <unistd.h>
 
 #include <linux/hop.h>
+#include <hop.h>
 
 int main(void)
 {
 	struct hop_version v = { 0 };
-	int fd = open("/dev/hop", O_RDWR | O_CLOEXEC);
+	int fd;
+
+	/* Two numbers: libhop's release (hop_check_version(3)), the module's ABI (hop(4)). */
+	printf("libhop %d.%d (this program was built with %d.%d)\n", hop_version_major(),
+	       hop_version_minor(), HOP_VERSION_MAJOR, HOP_VERSION_MINOR);
+	fd = open("/dev/hop", O_RDWR | O_CLOEXEC);
 
 	if (fd < 0) {
 		fprintf(stderr, "hop-version: /dev/hop: %s (is hop.ko loaded?)\n", strerror(errno));
