@@ -94,6 +94,8 @@ ssize_t hop_call_opts(struct hop_conn *conn, const void *req, size_t req_len,
 		if (opts->size < offsetof(struct hop_call_opts, origin) ||
 		    (opts->flags & ~HOP_CALL_F_NONBLOCK))
 			return -EINVAL;
+		if (!hop_opts_tail_ok(opts, opts->size, sizeof(*opts)))
+			return -E2BIG;
 		if (opts->flags & HOP_CALL_F_NONBLOCK)
 			c.flags |= HOP_CALL_NONBLOCK;
 		c.timeout_ns = opts->timeout_ns;

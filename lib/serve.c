@@ -296,6 +296,9 @@ int hop_serve(struct hop_service **out, const char *name, hop_handler_t fn,
 		/* Callers built against libhop 0.1 pass the smaller struct. */
 		if (opts->size < offsetof(struct hop_serve_opts, regs_fn))
 			return -EINVAL;
+		/* A newer caller's options this libhop does not know must be unset. */
+		if (!hop_opts_tail_ok(opts, opts->size, sizeof(o)))
+			return -E2BIG;
 		memcpy(&o, opts, opts->size < sizeof(o) ? opts->size : sizeof(o));
 		o.size = sizeof(o);
 	}

@@ -3,8 +3,25 @@
 #ifndef HOP_LIB_SYS_H
 #define HOP_LIB_SYS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/syscall.h>
+
+/*
+ * An options struct from a caller built against a newer libhop: accepted if
+ * every byte past the @known ones this libhop has is zero (an option it
+ * does not know, left unset), refused otherwise (-E2BIG), as the kernel's
+ * copy_struct_from_user() does.
+ */
+static inline int hop_opts_tail_ok(const void *opts, size_t size, size_t known)
+{
+	const unsigned char *p = opts;
+
+	for (; known < size; known++)
+		if (p[known])
+			return 0;
+	return 1;
+}
 
 static inline long hop_sys3(long nr, long a, long b, long c)
 {

@@ -254,6 +254,36 @@ TEST_F(one_slot, call_struct_sizes)
 	EXPECT_EQ(-EINVAL, hop_test_ioctl(fd, HOP_IOC_CALL, &big));
 }
 
+/*
+ * Issue 17 (6): libhop's option structs grow the same way.  On main before
+ * this test (ebf9875) a newer caller's unknown, non-zero options were
+ * silently ignored: both -E2BIG cases returned 3 and 0.
+ */
+TEST_F(one_slot, opts_struct_sizes)
+{
+	char out[8];
+	struct {
+		struct hop_call_opts o;
+		uint64_t tail;
+	} call = { .o = { .size = sizeof(call) } };
+	struct {
+		struct hop_serve_opts o;
+		uint64_t tail;
+	} serve = { .o = { .size = sizeof(serve) } };
+	struct hop_service *svc;
+
+	/* Newer, unknown options unset: accepted. */
+	EXPECT_EQ(3, hop_call_opts(self->conn, "abc", 3, out, sizeof(out), &call.o));
+	/* An option this libhop does not know, set: refused, nothing done. */
+	call.tail = 1;
+	EXPECT_EQ(-E2BIG, hop_call_opts(self->conn, "abc", 3, out, sizeof(out), &call.o));
+	serve.tail = 1;
+	EXPECT_EQ(-E2BIG, hop_serve(&svc, hop_test_name("opts"), hop_test_echo, NULL, &serve.o));
+	serve.tail = 0;
+	ASSERT_EQ(0, hop_serve(&svc, hop_test_name("opts"), hop_test_echo, NULL, &serve.o));
+	EXPECT_EQ(0, hop_unserve(svc));
+}
+
 
 static long fd_call(struct hop_conn *c, const char *cmd, const int *fds, unsigned int nfds,
 		    int *rfds, unsigned int rfds_cap, unsigned int *nrfds)
