@@ -12,6 +12,14 @@
  * the samples of all clients; the reported value of every metric is the median
  * over repetitions, and the per-repetition values are printed as well so that
  * the spread (large under emulation) stays visible.
+ *
+ * Open loop (--arrival periodic:US | poisson:US, bench/arrival.c): each
+ * round trip is timed from its scheduled arrival, not from when the client
+ * got round to it, and the client sleeps until each arrival.  --hogs N
+ * (bench/load.c) keeps N CPU hogs on the client's CPU for the whole run;
+ * --client-sched and --server-sched (bench/sched.c) set the policy of the
+ * client threads and of the forked server.  Every line records all four and
+ * a histogram of all samples (bench/hist.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -60,6 +68,16 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Sleep until CLOCK_MONOTONIC reads at least t (ns). */
+static void sleep_until(uint64_t t)
+{
+	struct timespec ts = { .tv_sec = t / 1000000000ull,
+			       .tv_nsec = t % 1000000000ull };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
 }
 
 static int online_cpus(void)
@@ -155,6 +173,12 @@ pid_t bench_fork_server(const struct bench_cfg *cfg,
 		close(p[0]);
 		if (bench_pin(cfg->server_cpu))
 			_exit(4);
+		/* Before fn starts threads: they inherit the policy. */
+		if (bench_sched_apply(&cfg->server_sched)) {
+			fprintf(stderr, "hopbench: server sched: %s\n",
+				strerror(errno));
+			_exit(5);
+		}
 		_exit(fn(arg, p[1]) ? 1 : 0);
 	}
 	close(p[1]);
@@ -190,6 +214,7 @@ struct run {
 	uint64_t *samples;	/* [rep][client][iter] */
 	uint64_t *t_start;	/* [rep][client] */
 	uint64_t *t_end;	/* [rep][client] */
+	long *queued;		/* [client]: arrivals that found a call in flight */
 };
 
 struct client {
@@ -238,6 +263,10 @@ static void *client_main(void *arg)
 	err = r->t->client_open(&r->srv, c->idx, &cl);
 	if (err)
 		die_client(c->idx, "open", err);
+	/* After open: binder and uring set up per-thread state there. */
+	err = bench_sched_apply(&cfg->client_sched);
+	if (err)
+		die_client(c->idx, "sched_setscheduler", err);
 
 	/* Untimed handshake that checks every byte of the reply. */
 	for (size_t i = 0; i < len; i++)
@@ -264,9 +293,14 @@ static void *client_main(void *arg)
 	for (int rep = 0; rep < cfg->reps; rep++) {
 		size_t base = ((size_t)rep * cfg->clients + c->idx);
 		uint64_t *s = r->samples + base * cfg->iters;
+		bool open_loop = cfg->arrival.kind != ARRIVAL_CLOSED;
+		struct bench_arrivals arr;
+		uint64_t arrival;
 
+		bench_arrivals_init(&arr, &cfg->arrival, c->idx);
 		pthread_barrier_wait(&r->barrier);
 		r->t_start[base] = now_ns();
+		arrival = r->t_start[base];
 		if (cfg->clients == 1)
 			HOPBENCH_MARK_START();
 		for (long i = 0; i < cfg->iters; i++) {
@@ -274,7 +308,17 @@ static void *client_main(void *arg)
 
 			if (len)
 				req[0] = (uint8_t)i;
-			t0 = now_ns();
+			if (open_loop) {
+				/* Fixed in advance, whatever the replies do. */
+				arrival += bench_arrivals_next_gap(&arr);
+				if (now_ns() < arrival)
+					sleep_until(arrival);
+				else
+					r->queued[c->idx]++;
+				t0 = arrival;
+			} else {
+				t0 = now_ns();
+			}
 			n = r->t->call(cl, req, resp, len);
 			t1 = now_ns();
 			if (n < 0)
@@ -347,6 +391,19 @@ static const char *place_name(enum bench_placement p)
 	return p == PLACE_SAME ? "same" : p == PLACE_CROSS ? "cross" : "spread";
 }
 
+/* The arrival mode, load and policies: on every line, measured or not. */
+static void print_load(const struct bench_cfg *cfg)
+{
+	char arrival[48], cs[16], ss[16];
+
+	bench_arrival_name(&cfg->arrival, arrival, sizeof(arrival));
+	bench_sched_name(&cfg->client_sched, cs, sizeof(cs));
+	bench_sched_name(&cfg->server_sched, ss, sizeof(ss));
+	printf("\"arrival\":\"%s\",\"hogs\":%d,\"client_sched\":\"%s\","
+	       "\"server_sched\":\"%s\",\"rt_runtime_us\":%ld,", arrival,
+	       cfg->hogs, cs, ss, bench_rt_runtime_us());
+}
+
 static void print_head(const struct bench_cfg *cfg, const struct transport *t,
 		       const char *condition)
 {
@@ -357,6 +414,7 @@ static void print_head(const struct bench_cfg *cfg, const struct transport *t,
 		printf("\"slots\":%d,", cfg->slots);
 	printf("\"reps\":%d,\"iters\":%ld,\"condition\":\"%s\",", cfg->reps,
 	       cfg->iters, condition ? condition : "");
+	print_load(cfg);
 }
 
 static int run_bench(const struct bench_cfg *cfg, const struct transport *t,
@@ -364,6 +422,9 @@ static int run_bench(const struct bench_cfg *cfg, const struct transport *t,
 {
 	struct run r = { .cfg = cfg, .t = t };
 	size_t per_rep = (size_t)cfg->clients * cfg->iters;
+	struct bench_hogs hogs = { 0 };
+	struct bench_hist *hist;
+	long queued = 0;
 	struct client *cs;
 	double *p50, *p99, *p999, *ops, *mean;
 	const char *why = "";
@@ -383,19 +444,28 @@ static int run_bench(const struct bench_cfg *cfg, const struct transport *t,
 	r.samples = calloc((size_t)cfg->reps * per_rep, sizeof(uint64_t));
 	r.t_start = calloc((size_t)cfg->reps * cfg->clients, sizeof(uint64_t));
 	r.t_end = calloc((size_t)cfg->reps * cfg->clients, sizeof(uint64_t));
+	r.queued = calloc(cfg->clients, sizeof(long));
+	hist = calloc(1, sizeof(*hist));
 	cs = calloc(cfg->clients, sizeof(*cs));
 	p50 = calloc(cfg->reps, sizeof(double));
 	p99 = calloc(cfg->reps, sizeof(double));
 	p999 = calloc(cfg->reps, sizeof(double));
 	ops = calloc(cfg->reps, sizeof(double));
 	mean = calloc(cfg->reps, sizeof(double));
-	if (!mean || !r.samples || !r.t_start || !r.t_end || !cs || !p50 || !p99 ||
+	if (!mean || !r.queued || !hist || !r.samples || !r.t_start || !r.t_end || !cs || !p50 || !p99 ||
 	    !p999 || !ops) {
 		fprintf(stderr, "hopbench: out of memory\n");
 		return 1;
 	}
 	tmr = timer_overhead();
 
+	/* The load runs for the whole cell, the server's start included. */
+	err = bench_hogs_start(&hogs, cfg->hogs, client_cpu(cfg, 0));
+	if (err) {
+		fprintf(stderr, "hopbench: starting %d hogs: %s\n", cfg->hogs,
+			strerror(-err));
+		return 1;
+	}
 	err = t->start(cfg, &r.srv);
 	if (err) {
 		fprintf(stderr, "hopbench: %s: starting the server: %s\n",
@@ -416,14 +486,17 @@ static int run_bench(const struct bench_cfg *cfg, const struct transport *t,
 	for (int i = 0; i < cfg->clients; i++)
 		pthread_join(cs[i].thread, NULL);
 	t->stop(&r.srv);
+	bench_hogs_stop(&hogs);
 
 	for (int rep = 0; rep < cfg->reps; rep++) {
 		uint64_t *s = r.samples + rep * per_rep;
 		uint64_t t0 = UINT64_MAX, t1 = 0;
 		double sum = 0;
 
-		for (size_t i = 0; i < per_rep; i++)
+		for (size_t i = 0; i < per_rep; i++) {
 			sum += s[i];
+			bench_hist_add(hist, s[i]);
+		}
 		/* The mean too, to compare with tools that report only a mean. */
 		mean[rep] = sum / per_rep;
 		qsort(s, per_rep, sizeof(*s), bench_cmp_u64);
@@ -455,6 +528,11 @@ static int run_bench(const struct bench_cfg *cfg, const struct transport *t,
 	       bench_median_d(p999, cfg->reps), bench_median_d(mean, cfg->reps),
 	       bench_median_d(ops, cfg->reps),
 	       (unsigned long long)tmr);
+	for (int c = 0; c < cfg->clients; c++)
+		queued += r.queued[c];
+	/* Open loop: arrivals that came while the previous call was running. */
+	printf("\"queued\":%ld,", queued);
+	bench_hist_print_json(stdout, hist);
 	bench_print_env(stdout);
 	printf("}\n");
 	fflush(stdout);
@@ -466,12 +544,25 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: hopbench --transport NAME [--payload BYTES] [--placement same|cross|spread]\n"
 "                [--clients N] [--slots S] [--reps R] [--iters K] [--warmup W]\n"
-"                [--condition TEXT]\n"
+"                [--condition TEXT] [--arrival closed|periodic:US|poisson:US]\n"
+"                [--hogs N] [--client-sched other|fifo:PRIO]\n"
+"                [--server-sched other|fifo:PRIO]\n"
 "       hopbench --memory --transport hop|pipe|futex [--threads N]\n"
 "       hopbench --irq [--reps R] [--iters K]   (interrupt path: spawn vs worker)\n"
 "       hopbench --list\n"
+"       hopbench --hog   (one CPU hog on the current CPUs until killed)\n"
 "One JSON line per result on stdout.  Defaults: payload 64, placement same,\n"
-"clients 1, slots = clients (hop), reps 5, iters 1000, warmup iters/10.\n");
+"clients 1, slots = clients (hop), reps 5, iters 1000, warmup iters/10,\n"
+"arrival closed (the next call as soon as the reply is in), hogs 0 (at most\n"
+"%d, pinned to the client's CPU), client and server sched other.\n",
+		BENCH_MAX_HOGS);
+}
+
+/* A bad value for an option: say which and why, then exit 64 (EX_USAGE). */
+static int bad_option(const char *opt, const char *val, const char *want)
+{
+	fprintf(stderr, "hopbench: --%s '%s': expected %s\n", opt, val, want);
+	return 64;
 }
 
 static const struct transport *find_transport(const char *name)
@@ -481,6 +572,9 @@ static const struct transport *find_transport(const char *name)
 			return transports[i];
 	return NULL;
 }
+
+/* Long options without a short form. */
+enum { OPT_ARRIVAL = 1000, OPT_HOGS, OPT_CLIENT_SCHED, OPT_SERVER_SCHED, OPT_HOG };
 
 int main(int argc, char **argv)
 {
@@ -498,6 +592,11 @@ int main(int argc, char **argv)
 		{ "irq", no_argument, NULL, 'I' },
 		{ "threads", required_argument, NULL, 'T' },
 		{ "list", no_argument, NULL, 'l' },
+		{ "arrival", required_argument, NULL, OPT_ARRIVAL },
+		{ "hogs", required_argument, NULL, OPT_HOGS },
+		{ "client-sched", required_argument, NULL, OPT_CLIENT_SCHED },
+		{ "server-sched", required_argument, NULL, OPT_SERVER_SCHED },
+		{ "hog", no_argument, NULL, OPT_HOG },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -534,6 +633,37 @@ int main(int argc, char **argv)
 		case 'i': cfg.iters = atol(optarg); break;
 		case 'w': cfg.warmup = atol(optarg); break;
 		case 'C': condition = optarg; break;
+		case OPT_ARRIVAL:
+			if (bench_arrival_parse(optarg, &cfg.arrival))
+				return bad_option("arrival", optarg,
+					"closed, periodic:US or poisson:US with "
+					"1 <= US <= 60000000");
+			break;
+		case OPT_HOGS: {
+			char *end;
+
+			errno = 0;
+			cfg.hogs = (int)strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || cfg.hogs < 0 ||
+			    cfg.hogs > BENCH_MAX_HOGS) {
+				char want[48];
+
+				snprintf(want, sizeof(want),
+					 "an integer from 0 to %d", BENCH_MAX_HOGS);
+				return bad_option("hogs", optarg, want);
+			}
+			break;
+		}
+		case OPT_CLIENT_SCHED:
+		case OPT_SERVER_SCHED:
+			if (bench_sched_parse(optarg, o == OPT_CLIENT_SCHED ?
+					      &cfg.client_sched : &cfg.server_sched))
+				return bad_option(o == OPT_CLIENT_SCHED ?
+					"client-sched" : "server-sched", optarg,
+					"other or fifo:PRIO with 1 <= PRIO <= 99");
+			break;
+		case OPT_HOG:
+			bench_hog_loop();
 		case 'm': memory = true; break;
 		case 'I': irq = true; cfg.transport = "irq"; break;
 		case 'T': threads = atoi(optarg); break;

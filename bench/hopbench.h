@@ -25,6 +25,24 @@ enum bench_placement {
 	PLACE_SPREAD,	/* client i on CPU i % ncpus, server not pinned */
 };
 
+/* How requests arrive (bench/arrival.c). */
+enum bench_arrival_kind {
+	ARRIVAL_CLOSED,		/* the next call the moment the reply is in */
+	ARRIVAL_PERIODIC,	/* one every mean_us, on an absolute schedule */
+	ARRIVAL_POISSON,	/* exponential gaps of mean mean_us, fixed seed */
+};
+
+struct bench_arrival {
+	enum bench_arrival_kind kind;
+	long mean_us;
+};
+
+/* A scheduling policy for the client or the server (bench/sched.c). */
+struct bench_sched {
+	int policy;		/* SCHED_OTHER or SCHED_FIFO */
+	int prio;		/* 1..99 for SCHED_FIFO, 0 for SCHED_OTHER */
+};
+
 struct bench_cfg {
 	const char *transport;
 	size_t payload;		/* P: request and reply bytes */
@@ -35,6 +53,9 @@ struct bench_cfg {
 	long iters;		/* timed round trips per client per repetition */
 	long warmup;		/* untimed round trips per client before rep 1 */
 	int server_cpu;		/* -1: not pinned */
+	struct bench_arrival arrival;
+	int hogs;		/* CPU hogs on the client's CPU (bench/load.c) */
+	struct bench_sched client_sched, server_sched;
 };
 
 struct bench_server {
@@ -83,6 +104,46 @@ void *bench_shared_alloc(size_t len);
 /* Read or write exactly len bytes (pipes may split a 64 KiB message). */
 int bench_read_full(int fd, void *buf, size_t len);
 int bench_write_full(int fd, const void *buf, size_t len);
+
+/* bench/arrival.c: parse "periodic:US" / "poisson:US"; 0 or -EINVAL. */
+int bench_arrival_parse(const char *s, struct bench_arrival *a);
+void bench_arrival_name(const struct bench_arrival *a, char *buf, size_t len);
+/* The arrival schedule of one client: gaps in ns, the same for every run. */
+struct bench_arrivals {
+	const struct bench_arrival *a;
+	uint64_t rng;
+};
+void bench_arrivals_init(struct bench_arrivals *s, const struct bench_arrival *a,
+			 int client_idx);
+uint64_t bench_arrivals_next_gap(struct bench_arrivals *s);
+
+/* bench/sched.c: parse "other" / "fifo:PRIO"; apply to the calling thread. */
+int bench_sched_parse(const char *s, struct bench_sched *sc);
+void bench_sched_name(const struct bench_sched *sc, char *buf, size_t len);
+int bench_sched_apply(const struct bench_sched *sc);
+/* /proc/sys/kernel/sched_rt_runtime_us, or LONG_MIN if unreadable. */
+long bench_rt_runtime_us(void);
+
+/* The most --hogs: more says nothing new on one CPU and risks the guest. */
+#define BENCH_MAX_HOGS 64
+/* bench/load.c: N CPU hogs pinned to cpu, SCHED_OTHER, until stopped. */
+struct bench_hogs {
+	int n;
+	pid_t *pids;
+};
+int bench_hogs_start(struct bench_hogs *h, int n, int cpu);
+void bench_hogs_stop(struct bench_hogs *h);
+/* Become one hog on the current CPU set until killed (hopbench --hog). */
+void bench_hog_loop(void) __attribute__((noreturn));
+
+/* bench/hist.c: a log-scale latency histogram, 8 buckets per octave. */
+#define BENCH_HIST_BUCKETS (64 * 8)
+struct bench_hist {
+	uint64_t count[BENCH_HIST_BUCKETS];
+};
+void bench_hist_add(struct bench_hist *h, uint64_t ns);
+/* "hist":[[lower_ns,count],...] over the non-empty buckets. */
+void bench_hist_print_json(FILE *f, const struct bench_hist *h);
 
 /* Statistics shared by every mode. */
 int bench_cmp_u64(const void *a, const void *b);
