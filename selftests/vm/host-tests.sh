@@ -46,7 +46,7 @@ releases_match_series() {
 }
 
 echo "TAP version 13"
-echo "1..21"
+echo "1..22"
 t "kmsg-check passes a clean boot log" "$here/kmsg-check.sh" "$fx/kmsg-clean.txt"
 t "kmsg-check flags a log with a WARNING: line" fails "$here/kmsg-check.sh" "$fx/kmsg-warning.txt"
 t "kmsg-check flags BUG:" flags_line "[    2.1] BUG: kernel NULL pointer dereference, address: 0000000000000008"
@@ -67,6 +67,7 @@ t "summarize fails a run whose kmemleak scan found leaks" summary_kmemleak
 t "every kernel resolves to a release of its series" releases_match_series
 t "the guest init scripts parse (busybox sh, sh)" bash -c "busybox sh -n '$here/init' && sh -n '$here/guest-init.sh'"
 t "the host scripts parse (bash -n)" bash -c "for f in '$here'/*.sh; do bash -n \"\$f\" || exit 1; done"
+t "hopbench rejects bad --arrival, --hogs and --*-sched values" "$here/../hopbench_test.sh" --options
 t ".ci/run calls make check" grep -qE '^make check( |$)' "$here/../../.ci/run"
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
 [ "$fail" -eq 0 ]

@@ -17,6 +17,9 @@ packages=(
 	build-essential make gcc libc6-dev kmod cpio zstd xz-utils
 	qemu-system-x86 busybox-static
 	liburing-dev bpftrace gnuplot-nox stress-ng linux-perf dwarves
+	# rt-tests: pmqtest, ptsematest and cyclictest, the outside references
+	# of bench/run.sh claims.
+	rt-tests
 	linux-source-6.12
 	# The fuzzing test, and what building the debug kernel from that source
 	# needs (make debug-kernel; BTF comes from dwarves' pahole).
