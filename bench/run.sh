@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # bench/run.sh: the benchmark suite, run inside the test guest (make bench), writing JSON lines to $HOP_OUT.
 #
-#   bench/run.sh [full|pti|quick|insn|prof]
+#   bench/run.sh [full|pti|quick|insn|prof|claims]
 #
 #   full   (default) floors; latency of every transport at 0, 64, 4096 and
 #          65536 bytes, same and cross CPU; throughput against 1..8 clients;
@@ -14,6 +14,13 @@
 #          bench/run-claims.sh runs once per kernel command line
 #          (nopti, nopcid), which the guest cannot change itself.
 #   quick  one small cell per transport, to check that everything runs.
+#   claims the idea's soft real-time claim, open loop (run_claims below):
+#          hop, futex, pipe, unix and binder at 64 bytes with periodic
+#          arrivals, idle and with 1 CPU hog, client SCHED_OTHER and
+#          SCHED_FIFO, server SCHED_OTHER and SCHED_FIFO, all on CPU 0;
+#          beside them rt-tests' pmqtest, ptsematest and cyclictest under
+#          the same hogs and policies.  BENCH_PERIOD_US (default 1000),
+#          BENCH_CLAIMS_ITERS (default 1000 arrivals a repetition).
 #   insn   the floors and every transport at 0, 64 and 4096 bytes, one
 #          client, same CPU: the cells that mean something when the guest
 #          runs under -icount (make bench ICOUNT=1, its default mode), where
@@ -227,6 +234,88 @@ run_stress() {
 	done
 }
 
+# The soft real-time claim, measured as meant (issue 16): a request arrives
+# (open loop, periodic), the caller may be real-time, and the CPU may be
+# busy.  Everything on CPU 0: the client, the forked server, and the hogs
+# (hopbench --hogs pins them to the client's CPU), so that a server thread
+# competes with the hog for the CPU exactly when the client waits for it;
+# CPU 1 stays idle.  FIFO means priority 80 for the client, the server
+# (both deployments of the peers: a SCHED_OTHER server, the usual one, and
+# a FIFO one at the client's priority), and rt-tests' threads.  hop has no
+# server thread, so its server policy changes nothing; it is run both ways
+# to show that.  RT throttling stays at the kernel's default
+# (sched_rt_runtime_us, recorded on every line): an open-loop client sleeps
+# most of each period and never comes near it.
+claims_hogs() {
+	local i
+	hog_pids=()
+	for ((i = 0; i < $1; i++)); do
+		taskset -c 0 "$bin" --hog &
+		hog_pids+=($!)
+	done
+}
+
+claims_hogs_stop() {
+	local p
+	for p in "${hog_pids[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	hog_pids=()
+}
+
+# One rt-tests run: TOOL HOGS SCHED, its --json turned into a line by
+# bench/rtref.py.  Priority 80 for fifo:80; SCHED_OTHER for other.
+rt_ref() {
+	local tool=$1 hogs=$2 sched=$3 j=$out/rt-$1.json prio=() line
+	command -v "$tool" >/dev/null || { say "no $tool (rt-tests)"; return; }
+	case $sched in
+	fifo:*) prio=(-p "${sched#fifo:}") ;;
+	# pmqtest and ptsematest run SCHED_OTHER at -p 0; cyclictest needs
+	# its policy named (-p 0 alone makes it FIFO 2).
+	*) if [ "$tool" = cyclictest ]; then prio=(--policy=other); else prio=(-p 0); fi ;;
+	esac
+	local cmd=("$tool" -a 0 "${prio[@]}" -i "$claims_period" -l "$claims_iters" -q "--json=$j")
+	[ "$tool" = cyclictest ] && cmd+=(-t 1 -m -h 100000)
+	rm -f "$j"
+	if timeout "${BENCH_CELL_TIMEOUT:-300}" "${cmd[@]}" >>"$log" 2>&1 &&
+		line=$(python3 "$repo/bench/rtref.py" "$tool" "$j" "$hogs" "$sched" \
+			"$claims_period" "$claims_iters" 2>>"$log"); then
+		printf '%s\n' "$line" >>"$res"
+	else
+		printf '{"error":"%s failed","args":"%s","hogs":%d,"client_sched":"%s","kernel":"%s","accel":"%s","commit":"%s"}\n' \
+			"$tool" "${cmd[*]}" "$hogs" "$sched" "$(uname -r)" "$accel" "$commit" >>"$res"
+		say "FAILED: ${cmd[*]}"
+	fi
+}
+
+run_claims() {
+	local hogs cs ss t
+	claims_period=${BENCH_PERIOD_US:-1000}
+	claims_iters=${BENCH_CLAIMS_ITERS:-1000}
+	say "claims: period ${claims_period} us, ${claims_iters} arrivals x $reps reps, sched_rt_runtime_us=$(cat /proc/sys/kernel/sched_rt_runtime_us), sched_rt_period_us=$(cat /proc/sys/kernel/sched_rt_period_us)"
+	for hogs in 0 1; do
+		for cs in other fifo:80; do
+			for t in hop futex pipe unix binder; do
+				for ss in other fifo:80; do
+					cell --transport "$t" --payload 64 --placement same \
+						--arrival "periodic:$claims_period" --hogs "$hogs" \
+						--client-sched "$cs" --server-sched "$ss" \
+						--reps "$reps" --iters "$claims_iters" --condition claims
+				done
+			done
+		done
+		# The same hogs, started the same way, for the outside tools.
+		claims_hogs "$hogs"
+		for cs in other fifo:80; do
+			for t in pmqtest ptsematest cyclictest; do
+				rt_ref "$t" "$hogs" "$cs"
+			done
+		done
+		claims_hogs_stop
+	done
+}
+
 # Claim 2: memory of an idle server.
 run_memory() {
 	for t in hop pipe futex; do
@@ -293,9 +382,21 @@ quick)
 		cell --transport "$t" --payload 64 --reps 3 --iters 100
 	done
 	cell --memory --transport hop --threads 8
+	# The claims mode's options, a few arrivals each.
+	for t in hop futex; do
+		cell --transport "$t" --payload 64 --arrival periodic:1000 --hogs 1 \
+			--client-sched fifo:80 --server-sched other --reps 2 --iters 50
+	done
+	claims_period=1000 claims_iters=50
+	claims_hogs 1
+	rt_ref cyclictest 1 fifo:80
+	claims_hogs_stop
+	;;
+claims)
+	run_claims
 	;;
 *)
-	echo "usage: bench/run.sh [full|pti|quick|insn|prof]" >&2
+	echo "usage: bench/run.sh [full|pti|quick|insn|prof|claims]" >&2
 	exit 2
 	;;
 esac
