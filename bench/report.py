@@ -30,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 
+import report_claims
+
 TRANSPORTS = ["hop", "hop-regs", "pipe", "futex", "eventfd", "unix", "uring", "binder"]
 FLOORS = ["null-syscall", "null-ioctl", "mm-switch"]
 PAYLOADS = [0, 64, 4096, 65536]
@@ -383,6 +385,8 @@ def report_file(path, rows, outdir, tmp, md):
             md.append(f"![latency {placement}]({png})\n")
 
     report_classes(rows, md)
+    report_claims.report(path, rows, outdir, tmp, md, UNIT, us,
+                         accel_title(rows), gnuplot, TERM)
 
     for placement in ("spread", "same"):
         have = [t for t in TRANSPORTS if any(
@@ -541,7 +545,9 @@ plot '{dat}' using 2:xtic(1) title 'idle', '' using 3 title 'CPU hogs'
             md.append(line)
         md.append("")
 
-    bad = [r for r in rows if r.get("skipped") or "error" in r]
+    # The claims section lists its own.
+    bad = [r for r in rows if (r.get("skipped") or "error" in r)
+           and r.get("condition") != "claims"]
     if bad:
         md.append("### Skipped or failed\n")
         for r in bad:
