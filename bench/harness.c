@@ -267,6 +267,14 @@ static void *client_main(void *arg)
 	err = bench_sched_apply(&cfg->client_sched);
 	if (err)
 		die_client(c->idx, "sched_setscheduler", err);
+	/*
+	 * An arrival is a deadline: without this a SCHED_OTHER sleeper's timer
+	 * may fire up to its 50 us default timer slack late (real-time tasks
+	 * get none), and every open-loop sample would carry that delay.
+	 */
+	if (cfg->arrival.kind != ARRIVAL_CLOSED &&
+	    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL))
+		die_client(c->idx, "PR_SET_TIMERSLACK", -errno);
 
 	/* Untimed handshake that checks every byte of the reply. */
 	for (size_t i = 0; i < len; i++)
