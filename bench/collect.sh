@@ -9,7 +9,7 @@
 # becomes bench/results/KERNEL-DATE-MODE[-LABEL].jsonl, with KERNEL and DATE
 # taken from the results themselves.  Then bench/report.py rewrites
 # bench/results/table.md and the PNGs from the newest full run, the newest
-# insn run (make bench ICOUNT=1) and the newest pti run of each kernel and
+# insn run (make bench ICOUNT=1), the newest claims runs and the newest pti run of each kernel and
 # boot options (BENCH_NO_REPORT=1: copy only).  The plugin's raw windows
 # (hopinsn.txt) are copied beside an insn run's results.
 set -euo pipefail
@@ -65,6 +65,11 @@ full=$(ls -t "$results"/*-full.jsonl 2>/dev/null | head -n 1 || true)
 full="$full $(ls -t "$results"/*-full-host.jsonl 2>/dev/null | head -n 1 || true)"
 # The newest instruction-count run (make bench ICOUNT=1, mode insn).
 full="$full $(ls -t "$results"/*-insn.jsonl "$results"/*-insn-*.jsonl 2>/dev/null | head -n 1 || true)"
+# The newest open-loop claims run of each accelerator (bench/run.sh claims,
+# collected with the label icount or tcg, or none).
+for c in claims-icount claims-tcg claims; do
+	full="$full $(ls -t "$results"/*-"$c".jsonl 2>/dev/null | head -n 1 || true)"
+done
 pti=${BENCH_PTI_FILES:-}
 if [ -z "$pti" ]; then
 	# Newest first, one file per kernel and boot options.
