@@ -145,7 +145,7 @@ def report(path, rows, outdir, tmp, md, unit, fmt, title, gnuplot, term):
         if "error" in r:
             md.append(f"- error: {r['error']}: `{r.get('args')}`")
 
-    # p50 and p99 per condition, hop and the peers with both servers.
+    # p99 and p99.9 per condition, hop and the peers with both servers.
     series = [("hop", "other")] + [(t, ss) for t in PLOTTED[1:] for ss in SERVERS]
     series = [(t, ss) for t, ss in series
               if any(get(rows, t, h, cs, ss) for h in (0, 1) for cs in CLIENTS)]
@@ -158,37 +158,46 @@ def report(path, rows, outdir, tmp, md, unit, fmt, title, gnuplot, term):
             for t, ss in series:
                 r = get(rows, t, h, cs, ss)
                 if r:
-                    vals.append(f"{r['p50_ns'] / div:.3f} {r['p99_ns'] / div:.3f}")
-                    top = max(top, r["p99_ns"] / div)
-                    low = min(low or r["p50_ns"] / div, r["p50_ns"] / div)
+                    vals.append(f"{r['p99_ns'] / div:.3f} {r['p999_ns'] / div:.3f}")
+                    top = max(top, r["p999_ns"] / div)
+                    low = min(low or r["p99_ns"] / div, r["p99_ns"] / div)
                 else:
                     vals.append("NaN NaN")
-            name = f'{"idle" if h == 0 else f"{h} hog"}, client {"FIFO" if cs != "other" else "other"}'
+            name = (("idle" if h == 0 else f"{h} hog") + ", " +
+                    ("FIFO" if cs != "other" else "other"))
             f.write(f'"{name}" ' + " ".join(vals) + "\n")
-    # p99 as the bar, p50 as a point on it.
-    cols = ", ".join(
-        (f"'{dat}'" if i == 0 else "''") + f" using {2 * i + 3}" +
-        (":xtic(1)" if i == 0 else "") + f" title '{label(t, ss)}'"
-        for i, (t, ss) in enumerate(series))
+
+    def cols(off):
+        return ", ".join(
+            (f"'{dat}'" if i == 0 else "''") + f" using {2 * i + 2 + off}" +
+            (":xtic(1)" if i == 0 else "") + f" title '{label(t, ss)}'"
+            for i, (t, ss) in enumerate(series))
     png = f"{stem}-claims-p99.png"
-    gnuplot(term + f"""set output '{os.path.join(outdir, png)}'
-set title "p99 arrival to reply, 64 B, periodic arrivals, everything on CPU 0, FIFO = SCHED_FIFO 80\\n{title}"
+    gnuplot(term.replace("size 1000,560", "size 1300,560") + f"""set termoption noenhanced
+set output '{os.path.join(outdir, png)}'
+set multiplot layout 1,2 title "arrival to reply, 64 B, periodic arrivals, everything on CPU 0, FIFO = SCHED_FIFO 80\\n{title}"
 set style data histogram
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
 set logscale y
 set yrange [{(low or 1) / 2}:{top * 3}]
-set ylabel 'p99 ({u}, log scale)'
-set key outside right top
 set grid ytics
-plot {cols}
+set xtics font ',9'
+set key top left font ',9'
+set title 'p99'
+set xlabel 'load, client policy'
+set ylabel '{u} (log scale)'
+plot {cols(0)}
+set title 'p99.9'
+plot {cols(1)}
+unset multiplot
 """)
-    md.append(f"![claims p99]({png})\n")
+    md.append(f"![claims p99 and p99.9]({png})\n")
 
     # The histograms: fraction of the samples in each bucket (8 per octave).
     png = f"{stem}-claims-hist.png"
-    script = [term.replace("size 1000,560", "size 1200,900"),
+    script = [term.replace("size 1000,560", "size 1200,900"), "set termoption noenhanced",
               f"set output '{os.path.join(outdir, png)}'",
               "set multiplot layout 2,2 title \"latency histograms, arrival to reply "
               f"(8 buckets per octave; fraction of samples, log scale)\\n{title}\"",
@@ -207,9 +216,15 @@ plot {cols}
             total = sum(c for _, c in r["hist"])
             d = os.path.join(tmp, f"claims-hist-{n}-{i}.dat")
             with open(d, "w") as f:
+                prev = None
                 for lo, c in r["hist"]:
-                    if lo > 0:
-                        f.write(f"{lo / div} {c / total}\n")
+                    if lo <= 0:
+                        continue
+                    # A blank line breaks the line over empty buckets.
+                    if prev and lo > prev * 1.2:
+                        f.write("\n")
+                    f.write(f"{lo / div} {c / total}\n")
+                    prev = lo
             parts.append(f"'{d}' using 1:2 with linespoints pt 7 ps 0.4 lw 1.5 "
                          f"title '{label(t, ss)}'")
         script.append(f"set title '{h} hog{'s' if h != 1 else ''}, client {cs}'")
