@@ -8,7 +8,8 @@
 # --options: only the bad-input cases, which need no hop.ko (host-tests.sh
 # runs them on the host).  Without it (make check, in each guest) it also
 # runs a few short open-loop cells with a CPU hog and SCHED_FIFO: hop and
-# futex, and hopbench --hog, checking that each line says what ran.  About
+# futex, Poisson arrivals, and hopbench --hog, checking that each line says
+# what ran.  About
 # 50 arrivals of 1 ms each per cell: a second or two, even under TCG.
 set -u
 
@@ -53,6 +54,24 @@ cell_records() {
 		PY
 }
 
+# Poisson arrivals: 200 at a mean gap of 500 us take about 0.1 s, so the
+# repetition's rate (ops_per_s, from its first start to its last end) is
+# near 2000/s; the fixed seed gives the same gaps every run.
+poisson_rate() {
+	local line
+	line=$("$bin" --transport futex --payload 64 --arrival poisson:500 \
+		--reps 1 --iters 200 --warmup 5) || { echo "hopbench exited $?"; return 1; }
+	python3 - "$line" <<-'PY'
+		import json, sys
+		r = json.loads(sys.argv[1])
+		n = sum(c for _, c in r.get("hist", []))
+		if r.get("arrival") != "poisson:500" or n != 200:
+		    sys.exit(f"wrong line: {sys.argv[1][:300]}")
+		if not 1400 < r["ops_per_s"] < 2600:
+		    sys.exit(f"{r['ops_per_s']} arrivals/s, not about 2000")
+		PY
+}
+
 # hopbench --hog spins until killed, as SCHED_OTHER even from a FIFO parent.
 hog_spins() {
 	local pid policy
@@ -69,7 +88,7 @@ hog_spins() {
 options_only=
 [ "${1:-}" = --options ] && options_only=1
 echo "TAP version 13"
-if [ -n "$options_only" ]; then echo "1..10"; else echo "1..13"; fi
+if [ -n "$options_only" ]; then echo "1..10"; else echo "1..14"; fi
 t "--arrival bogus is rejected" rejects arrival --arrival bogus
 t "--arrival periodic:0 is rejected" rejects arrival --arrival periodic:0
 t "--arrival periodic: (no period) is rejected" rejects arrival --arrival periodic:
@@ -83,6 +102,7 @@ t "--hogs 65 (over the limit) is rejected" rejects hogs --hogs 65
 if [ -z "$options_only" ]; then
 	t "hop: open loop, 1 hog, FIFO client, records its options" cell_records hop
 	t "futex: open loop, 1 hog, FIFO client and server, records its options" cell_records futex
+	t "futex: Poisson arrivals at a mean of 500 us come about 2000 a second" poisson_rate
 	t "hopbench --hog spins as SCHED_OTHER until killed" hog_spins
 fi
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
