@@ -460,8 +460,8 @@ static int run_bench(const struct bench_cfg *cfg, const struct transport *t,
 	p999 = calloc(cfg->reps, sizeof(double));
 	ops = calloc(cfg->reps, sizeof(double));
 	mean = calloc(cfg->reps, sizeof(double));
-	if (!mean || !r.queued || !hist || !r.samples || !r.t_start || !r.t_end || !cs || !p50 || !p99 ||
-	    !p999 || !ops) {
+	if (!mean || !r.queued || !hist || !r.samples || !r.t_start ||
+	    !r.t_end || !cs || !p50 || !p99 || !p999 || !ops) {
 		fprintf(stderr, "hopbench: out of memory\n");
 		return 1;
 	}
@@ -478,6 +478,7 @@ static int run_bench(const struct bench_cfg *cfg, const struct transport *t,
 	if (err) {
 		fprintf(stderr, "hopbench: %s: starting the server: %s\n",
 			t->name, strerror(-err));
+		bench_hogs_stop(&hogs);
 		return 1;
 	}
 	pthread_barrier_init(&r.barrier, NULL, cfg->clients);

@@ -91,6 +91,17 @@ def report(path, rows, outdir, tmp, md, unit, fmt, title, gnuplot, term):
               f"of {iters} arrivals; p50/p99/p99.9 are medians over the "
               "repetitions; `queued`: arrivals that found the previous call "
               f"still running.  Values in {unit['long']}.\n")
+    if e.get("accel") == "icount":
+        md.append("Under `-icount` the idle cells repeat from boot to boot "
+                  "within about 1 %; the cells with a hog do not: which "
+                  "arrivals land behind the hog depends on where its time "
+                  "slice stands, which boot-time I/O waits shift.  Read the "
+                  "histograms and p99.9 beside p99.\n")
+    elif e.get("accel") == "tcg":
+        md.append("Plain TCG: the guest clock is host time, so host load "
+                  "(other guests on the same cores) lands in every sample; "
+                  "compare with cyclictest's own figures below before "
+                  "reading anything into a difference.\n")
     md.append("**Targets (issue 16)**\n")
     md += verdicts(rows, lambda v: f"{fmt(v)} {u}")
     md.append("")
