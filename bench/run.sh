@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # bench/run.sh: the benchmark suite, run inside the test guest (make bench), writing JSON lines to $HOP_OUT.
 #
-#   bench/run.sh [full|pti|quick|insn|prof|claims]
+#   bench/run.sh [full|pti|quick|insn|prof|claims|hop]
 #
 #   full   (default) floors; latency of every transport at 0, 64, 4096 and
 #          65536 bytes, same and cross CPU; throughput against 1..8 clients;
@@ -21,6 +21,10 @@
 #          beside them rt-tests' pmqtest, ptsematest and cyclictest under
 #          the same hogs and policies.  BENCH_PERIOD_US (default 1000),
 #          BENCH_CLAIMS_ITERS (default 1000 arrivals a repetition).
+#   hop    the floors, hop at 64 bytes and hop-regs at 48, one client, same
+#          CPU: the cells a change to the hop path moves, for measuring one
+#          cut under -icount in about a minute (make bench ICOUNT=1
+#          BENCH_MODE=hop); the insn mode has the same cells among the rest.
 #   insn   the floors and every transport at 0, 64 and 4096 bytes, one
 #          client, same CPU: the cells that mean something when the guest
 #          runs under -icount (make bench ICOUNT=1, its default mode), where
@@ -380,6 +384,11 @@ prof)
 	cp /proc/modules "$out/modules.txt" 2>>"$log" || true
 	grep -q '^ffffffff' "$out/kallsyms.txt" 2>/dev/null || say "kallsyms.txt has no real addresses"
 	;;
+hop)
+	run_floors
+	cell --transport hop --payload 64 --placement same --reps "$reps" --iters "$iters"
+	cell --transport hop-regs --payload 48 --placement same --reps "$reps" --iters "$iters"
+	;;
 quick)
 	for t in null-syscall null-ioctl mm-switch $transports; do
 		cell --transport "$t" --payload 64 --reps 3 --iters 100
@@ -399,7 +408,7 @@ claims)
 	run_claims
 	;;
 *)
-	echo "usage: bench/run.sh [full|pti|quick|insn|prof|claims]" >&2
+	echo "usage: bench/run.sh [full|pti|quick|insn|prof|claims|hop]" >&2
 	exit 2
 	;;
 esac
