@@ -106,12 +106,12 @@ static inline bool hop_task_has_perf_events(struct task_struct *t)
 /* Hardware breakpoints a tracer left on the task (they survive PTRACE_DETACH). */
 static inline bool hop_task_has_hw_breakpoints(struct task_struct *t)
 {
-	int i;
-
-	for (i = 0; i < HBP_NUM; i++)
-		if (READ_ONCE(t->thread.ptrace_bps[i]))
-			return true;
-	return false;
+	/* HBP_NUM is 4 on x86: one test of the four slots ORed. */
+	BUILD_BUG_ON(HBP_NUM != 4);
+	return ((unsigned long)READ_ONCE(t->thread.ptrace_bps[0]) |
+		(unsigned long)READ_ONCE(t->thread.ptrace_bps[1]) |
+		(unsigned long)READ_ONCE(t->thread.ptrace_bps[2]) |
+		(unsigned long)READ_ONCE(t->thread.ptrace_bps[3])) != 0;
 }
 
 /* 6.1 keeps per-task RSS deltas (SPLIT_RSS_COUNTING) that must be folded in. */

@@ -395,11 +395,7 @@ static void hop_sys_exit(void *data, struct pt_regs *regs, long ret)
 int hop_policy_check_caller(struct task_struct *srv)
 {
 	struct task_struct *tsk = current;
-	static const unsigned int limits[] = {
-		RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_AS, RLIMIT_DATA,
-		RLIMIT_MEMLOCK, RLIMIT_MSGQUEUE,
-	};
-	unsigned int i;
+	const struct rlimit *mine = tsk->signal->rlim, *theirs = srv->signal->rlim;
 
 	if (tsk->seccomp.mode != SECCOMP_MODE_DISABLED)
 		return -EPERM;
@@ -411,9 +407,16 @@ int hop_policy_check_caller(struct task_struct *srv)
 		return -EPERM;
 	if (tsk->personality != READ_ONCE(srv->personality))
 		return -EPERM;
-	for (i = 0; i < ARRAY_SIZE(limits); i++)
-		if (task_rlimit(tsk, limits[i]) < task_rlimit(srv, limits[i]))
-			return -EPERM;
+	/*
+	 * Every hop asks: the six comparisons are written out and ORed, one
+	 * branch instead of a loop over a table of limits (about 60
+	 * instructions less a call).
+	 */
+#define HOP_BELOW(r) (READ_ONCE(mine[r].rlim_cur) < READ_ONCE(theirs[r].rlim_cur))
+	if (HOP_BELOW(RLIMIT_FSIZE) | HOP_BELOW(RLIMIT_NOFILE) | HOP_BELOW(RLIMIT_AS) |
+	    HOP_BELOW(RLIMIT_DATA) | HOP_BELOW(RLIMIT_MEMLOCK) | HOP_BELOW(RLIMIT_MSGQUEUE))
+		return -EPERM;
+#undef HOP_BELOW
 	return 0;
 }
 
