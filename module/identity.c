@@ -156,16 +156,30 @@ static void hop_fpu_drop_handlers(struct hop_frame *f, struct fpstate *now)
 		vfree(now);
 }
 
+/*
+ * The handler's registers are not saved on the way out: its fpstate is
+ * thrown away, so kernel_fpu_begin()'s XSAVE of them would be wasted (an
+ * XSAVE and about 80 instructions a hop).  Under fpregs_lock(), as the FPU
+ * code asks of whoever edits fpu->fpstate: the caller's fpstate goes back,
+ * TIF_NEED_FPU_LOAD makes the return to user mode XRSTOR it (every
+ * component: what the handler left in the live registers is overwritten),
+ * and last_cpu = -1 makes sure that return does not take the live
+ * registers for the caller's (fpregs_state_valid() compares it with the
+ * CPU; the owner pointer is the same struct fpu before and after).  With
+ * the flag set, neither a context switch nor a kernel_fpu_begin() in an
+ * interrupt saves the live registers into either fpstate.
+ */
 static void hop_fpu_leave(struct hop_frame *f)
 {
 	struct fpu *fpu = &current->thread.fpu;
 	struct fpstate *now;
 
-	/* Saves the handler's registers into its fpstate, which then goes. */
-	kernel_fpu_begin_mask(0);
+	fpregs_lock();
 	now = fpu->fpstate;
 	fpu->fpstate = f->caller_fpstate;
-	kernel_fpu_end();
+	fpu->last_cpu = -1;
+	set_thread_flag(TIF_NEED_FPU_LOAD);
+	fpregs_unlock();
 	hop_fpu_drop_handlers(f, now);
 }
 
