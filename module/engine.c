@@ -350,17 +350,30 @@ static void hop_restart_fixup(struct pt_regs *regs)
  */
 int hop_call_copy(struct hop_call *c, const struct hop_call __user *uarg)
 {
+	size_t ksize = sizeof(*c);
 	u32 usize;
-	int err;
 
 	if (get_user(usize, &uarg->size))
 		return -EFAULT;
 	if (usize < HOP_CALL_SIZE_VER0)
 		return -EINVAL;
-	err = copy_struct_from_user(c, sizeof(*c), uarg, usize);
-	if (err)
-		return err;
-	c->size = sizeof(*c);
+	/*
+	 * copy_struct_from_user(), spelled out so that the copy is
+	 * _copy_from_user(): hardened usercopy's check of a variable-sized
+	 * copy into a stack object walks the stack frames (about 45
+	 * instructions a call), and the bound here is ours, min(usize, ksize).
+	 */
+	if (usize > ksize) {
+		int ret = check_zeroed_user((const u8 __user *)uarg + ksize, usize - ksize);
+
+		if (ret <= 0)
+			return ret ?: -E2BIG;
+	} else if (usize < ksize) {
+		memset((u8 *)c + usize, 0, ksize - usize);
+	}
+	if (_copy_from_user(c, uarg, min_t(size_t, usize, ksize)))
+		return -EFAULT;
+	c->size = ksize;
 	return 0;
 }
 
