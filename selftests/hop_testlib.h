@@ -67,6 +67,7 @@ static inline int hop_test_server_start(struct hop_test_server *srv, const char 
 					 void (*setup)(void))
 {
 	int pipefd[2], err = -EIO;
+	char c;
 
 	snprintf(srv->name, sizeof(srv->name), "%s", name);
 	if (pipe(pipefd))
@@ -94,6 +95,13 @@ static inline int hop_test_server_start(struct hop_test_server *srv, const char 
 	close(pipefd[1]);
 	if (read(pipefd[0], &err, sizeof(err)) != sizeof(err))
 		err = -EIO;
+	/*
+	 * Then the end of file, which comes when the server has closed its
+	 * write end: a test that counts the server's fds (call_test) must
+	 * not see that one come and go.
+	 */
+	while (read(pipefd[0], &c, 1) > 0)
+		;
 	close(pipefd[0]);
 	if (err) {
 		waitpid(srv->pid, NULL, 0);
