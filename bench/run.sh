@@ -25,10 +25,13 @@
 #          CPU: the cells a change to the hop path moves, for measuring one
 #          cut under -icount in about a minute (make bench ICOUNT=1
 #          BENCH_MODE=hop); the insn mode has the same cells among the rest.
+#          Then null-syscall and futex while a hop service exists (and
+#          futex without): the tax hop's syscall probes put on other tasks.
 #   insn   the floors and every transport at 0, 64 and 4096 bytes, one
 #          client, same CPU: the cells that mean something when the guest
 #          runs under -icount (make bench ICOUNT=1, its default mode), where
 #          every time is an instruction count summed over both vCPUs.
+#          Then the service-tax cells (run_service_tax).
 #   prof   the floors and hop at 64 bytes, one client, same CPU, for the
 #          plugin's per-address kernel histogram (run-vm.sh -i -p with
 #          HOP_PLUGIN_ARGS=hist=1): copies /proc/kallsyms (hop.ko loaded)
@@ -330,6 +333,26 @@ run_memory() {
 	done
 }
 
+# What a hop service costs tasks that never hop: while one exists, hop.ko's
+# probes sit on the sys_enter/sys_exit tracepoints, which puts every task
+# on the kernel's slow syscall path (policy.c).  The same cells as without
+# a service (null-syscall, futex at 64 B: run_floors and the caller have
+# those), with examples/echo-server serving "hop-bench-tax" in the
+# background; the condition says so.
+run_service_tax() {
+	local pid srv=$repo/build/examples/echo-server
+	[ -x "$srv" ] || { say "no $srv: no service-tax cells"; return; }
+	"$srv" hop-bench-tax >>"$log" 2>&1 &
+	pid=$!
+	sleep 1
+	cell --transport null-syscall --payload 0 --placement same --reps "$reps" \
+		--iters "$iters" --condition "a hop service alive"
+	cell --transport futex --payload 64 --placement same --reps "$reps" \
+		--iters "$iters" --condition "a hop service alive"
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
 say "mode=$mode kernel=$(uname -r) accel=$accel commit=$commit${insn_file:+ plugin} reps=$reps iters=$iters slow_iters=$slow_iters -> $res"
 setup_binder
 case $mode in
@@ -373,6 +396,7 @@ insn)
 				--reps "$reps" --iters "$iters"
 		done
 	done
+	run_service_tax
 	;;
 prof)
 	# Real addresses in /proc/kallsyms for the host-side symbolizer.
@@ -388,6 +412,9 @@ hop)
 	run_floors
 	cell --transport hop --payload 64 --placement same --reps "$reps" --iters "$iters"
 	cell --transport hop-regs --payload 48 --placement same --reps "$reps" --iters "$iters"
+	run_service_tax
+	# futex without a service, for the comparison (insn mode has it anyway).
+	cell --transport futex --payload 64 --placement same --reps "$reps" --iters "$iters"
 	;;
 quick)
 	for t in null-syscall null-ioctl mm-switch $transports; do
