@@ -170,7 +170,11 @@ build/bench/obj/%.o: bench/%.c $(HOP_VERSION_H) | $(KSFT_HDR)
 	$(CC) $(HOP_CFLAGS) -c -o $@ $<
 
 build/bench/hopbench: $(BENCH_OBJS) build/lib/libhop.a
-	$(CC) $(CFLAGS) -o $@ $(BENCH_OBJS) $(LDLIBS) -lm
+	$(CC) $(CFLAGS) -o $@ $(BENCH_OBJS) $(LDLIBS) -lsqlite3 -lm
+
+# Debian's libsqlite3-dev: hopbench --workload sqlite (bench/w_sqlite.c) and
+# the SQLite example server.
+build/examples/sqlite-server: LDLIBS += -lsqlite3
 
 # Declares the few QEMU plugin API v1 functions it uses itself: Debian
 # packages no qemu-plugin.h.  No -Werror exemption: it builds clean.

@@ -44,6 +44,8 @@ int bench_irq_main(const struct bench_cfg *cfg, const char *condition);
 int bench_memory_main(const struct bench_cfg *cfg, int threads,
 		      const char *condition);
 void bench_print_env(FILE *f);
+int bench_sqlite_main(const struct bench_cfg *cfg, const char *op,
+		      const char *condition);
 
 static const struct transport *transports[] = {
 	&tr_hop, &tr_hop_regs, &tr_pipe, &tr_futex, &tr_eventfd, &tr_unix, &tr_uring,
@@ -558,6 +560,8 @@ static void usage(FILE *f)
 "                [--server-sched other|fifo:PRIO]\n"
 "       hopbench --memory --transport hop|pipe|futex [--threads N]\n"
 "       hopbench --irq [--reps R] [--iters K]   (interrupt path: spawn vs worker)\n"
+"       hopbench --workload sqlite --transport hop|unix|futex [--op read|update]\n"
+"                [--clients N] [--placement ...] [--reps R] [--iters K]   (bench/w_sqlite.c)\n"
 "       hopbench --list\n"
 "       hopbench --hog   (one CPU hog on the current CPUs until killed)\n"
 "One JSON line per result on stdout.  Defaults: payload 64, placement same,\n"
@@ -606,6 +610,8 @@ int main(int argc, char **argv)
 		{ "client-sched", required_argument, NULL, OPT_CLIENT_SCHED },
 		{ "server-sched", required_argument, NULL, OPT_SERVER_SCHED },
 		{ "hog", no_argument, NULL, OPT_HOG },
+		{ "workload", required_argument, NULL, 'W' },
+		{ "op", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -613,13 +619,13 @@ int main(int argc, char **argv)
 		.payload = 64, .placement = PLACE_SAME, .clients = 1,
 		.reps = 5, .iters = 1000, .warmup = -1,
 	};
-	const char *condition = NULL;
+	const char *condition = NULL, *workload = NULL, *op = NULL;
 	const struct transport *t;
 	bool memory = false, irq = false;
 	int threads = 64;
 	int o;
 
-	while ((o = getopt_long(argc, argv, "t:p:P:c:s:r:i:w:C:mIT:lh", opts,
+	while ((o = getopt_long(argc, argv, "t:p:P:c:s:r:i:w:C:mIT:lhW:O:", opts,
 				NULL)) != -1) {
 		switch (o) {
 		case 't': cfg.transport = optarg; break;
@@ -676,6 +682,8 @@ int main(int argc, char **argv)
 		case 'm': memory = true; break;
 		case 'I': irq = true; cfg.transport = "irq"; break;
 		case 'T': threads = atoi(optarg); break;
+		case 'W': workload = optarg; break;
+		case 'O': op = optarg; break;
 		case 'l':
 			for (size_t i = 0; i < NR_TRANSPORTS; i++)
 				printf("%-12s %s%s\n", transports[i]->name,
@@ -693,6 +701,17 @@ int main(int argc, char **argv)
 	}
 	if (irq)
 		return bench_irq_main(&cfg, condition);
+	if (workload && strcmp(workload, "sqlite")) {
+		fprintf(stderr, "hopbench: unknown workload '%s' (sqlite)\n", workload);
+		return 64;
+	}
+	/* bench/w_sqlite.c measures closed-loop calls only, as they come. */
+	if (workload && (cfg.arrival.kind != ARRIVAL_CLOSED || cfg.hogs ||
+			 cfg.client_sched.policy != SCHED_OTHER ||
+			 cfg.server_sched.policy != SCHED_OTHER)) {
+		fprintf(stderr, "hopbench: --workload takes no --arrival, --hogs or --*-sched\n");
+		return 64;
+	}
 	t = find_transport(cfg.transport);
 	if (!t) {
 		fprintf(stderr, "hopbench: unknown transport '%s' (--list)\n",
@@ -718,5 +737,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (memory)
 		return bench_memory_main(&cfg, threads, condition);
+	if (workload)
+		return bench_sqlite_main(&cfg, op, condition);
 	return run_bench(&cfg, t, condition);
 }

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # bench/run.sh: the benchmark suite, run inside the test guest (make bench), writing JSON lines to $HOP_OUT.
 #
-#   bench/run.sh [full|pti|quick|insn|prof|claims|hop]
+#   bench/run.sh [full|pti|quick|insn|prof|claims|hop|sqlite]
 #
 #   full   (default) floors; latency of every transport at 0, 64, 4096 and
 #          65536 bytes, same and cross CPU; throughput against 1..8 clients;
@@ -27,6 +27,9 @@
 #          BENCH_MODE=hop); the insn mode has the same cells among the rest.
 #          Then null-syscall and futex while a hop service exists (and
 #          futex without): the tax hop's syscall probes put on other tasks.
+#   sqlite hopbench --workload sqlite (bench/w_sqlite.c): point reads and
+#          updates of a 100,000-row SQLite table, Zipf keys, over hop, unix
+#          and futex, 1, 2, 4 and 8 clients, all on CPU 0.
 #   insn   the floors and every transport at 0, 64 and 4096 bytes, one
 #          client, same CPU: the cells that mean something when the guest
 #          runs under -icount (make bench ICOUNT=1, its default mode), where
@@ -353,6 +356,25 @@ run_service_tax() {
 	wait "$pid" 2>/dev/null
 }
 
+# Real work per call: one prepared SQLite statement on a Zipf-drawn row (see
+# bench/w_sqlite.c).  Everything on CPU 0 ("same"), so that no cell depends
+# on TCG's cross-CPU wake-ups; N clients share the CPU with the server, and
+# ops/s is what one CPU serves.  Fewer iterations per client at higher N, so
+# that every cell makes about the same number of calls.
+run_sqlite() {
+	local n per op t
+	for op in read update; do
+		for n in 1 2 4 8; do
+			per=$((iters / n))
+			[ $per -lt 20 ] && per=20
+			for t in hop unix futex; do
+				cell --workload sqlite --op "$op" --transport "$t" --placement same \
+					--clients "$n" --reps "$reps" --iters "$per"
+			done
+		done
+	done
+}
+
 say "mode=$mode kernel=$(uname -r) accel=$accel commit=$commit${insn_file:+ plugin} reps=$reps iters=$iters slow_iters=$slow_iters -> $res"
 setup_binder
 case $mode in
@@ -416,6 +438,9 @@ hop)
 	# futex without a service, for the comparison (insn mode has it anyway).
 	cell --transport futex --payload 64 --placement same --reps "$reps" --iters "$iters"
 	;;
+sqlite)
+	run_sqlite
+	;;
 quick)
 	for t in null-syscall null-ioctl mm-switch $transports; do
 		cell --transport "$t" --payload 64 --reps 3 --iters 100
@@ -435,7 +460,7 @@ claims)
 	run_claims
 	;;
 *)
-	echo "usage: bench/run.sh [full|pti|quick|insn|prof|claims|hop]" >&2
+	echo "usage: bench/run.sh [full|pti|quick|insn|prof|claims|hop|sqlite]" >&2
 	exit 2
 	;;
 esac

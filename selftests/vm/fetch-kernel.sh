@@ -63,9 +63,12 @@ headers() {
 	[ -f "$dest/.unpacked" ] && return
 	deb=$(deb_of "linux-headers-$release")
 	debs=("$deb")
-	# Its -common and linux-kbuild packages, by name from its Depends.
+	# Its -common and linux-kbuild packages, by name from its Depends (a
+	# flavour may have its own common package: the rt kernel's is -common-rt).
 	for dep in $(dpkg-deb -f "$deb" Depends | tr ',|' '\n\n' | awk '{ print $1 }'); do
-		case $dep in linux-headers-*-common|linux-kbuild-*) debs+=("$(deb_of "$dep")") ;; esac
+		case $dep in linux-headers-*-common|linux-headers-*-common-*|linux-kbuild-*)
+			debs+=("$(deb_of "$dep")") ;;
+		esac
 	done
 	rm -rf "$dest.tmp"
 	mkdir -p "$dest.tmp"
