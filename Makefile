@@ -68,7 +68,7 @@ CFLAGS ?= -O2 -g
 HOP_CFLAGS = $(CFLAGS) -Wall -Wextra $(WERROR) -I lib/include -I build/include -I uapi -isystem $(KSFT_DIR) -MMD -MP
 LDLIBS := build/lib/libhop.a -luring -lpthread
 
-MOD_SRCS := Kbuild $(wildcard module/*.c module/*.h uapi/linux/*.h)
+MOD_SRCS := Kbuild $(wildcard module/*.c module/*.h module/*.S uapi/linux/*.h)
 MODULES := $(foreach r,$(RELEASES),build/$(r)/hop.ko)
 
 LIB_SRCS := $(wildcard lib/*.c)

@@ -125,5 +125,5 @@ dkms-src:
 	rm -rf $(DESTDIR)$(DKMS_SRCDIR)
 	$(INSTALL) -d $(DESTDIR)$(DKMS_SRCDIR)/module $(DESTDIR)$(DKMS_SRCDIR)/uapi/linux
 	$(INSTALL) -m 0644 dkms.conf Kbuild $(DESTDIR)$(DKMS_SRCDIR)/
-	$(INSTALL) -m 0644 $(wildcard module/*.c module/*.h) $(DESTDIR)$(DKMS_SRCDIR)/module/
+	$(INSTALL) -m 0644 $(wildcard module/*.c module/*.h module/*.S) $(DESTDIR)$(DKMS_SRCDIR)/module/
 	$(INSTALL) -m 0644 $(wildcard uapi/linux/*.h) $(DESTDIR)$(DKMS_SRCDIR)/uapi/linux/

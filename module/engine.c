@@ -899,10 +899,11 @@ static void hop_reap_fn(struct work_struct *work)
 }
 
 /*
- * The current task is exiting inside one or more hops (do_exit hook, atomic
- * context).  Put the task's own mm, files, fs and credentials back before
- * exit_mm() writes clear_child_tid and walks the robust futex list, and leave
- * the sleeping puts to the reaper.
+ * The current task is exiting inside one or more hops (do_exit hook, in the
+ * task's process context, or atomic on the fallback of hooks.c).  Put the
+ * task's own mm, files, fs and credentials back before exit_mm() writes
+ * clear_child_tid and walks the robust futex list, and leave the sleeping
+ * puts to the reaper.
  */
 void hop_frames_unwind_dying(void)
 {

@@ -5,6 +5,19 @@
  * do_exit (kprobe): a task that exits mid-hop must get its own mm, files, fs
  * and credentials back before exit_mm() clears clear_child_tid, walks the
  * robust futex list and drops the mm, or those would act on the server.
+ * A kprobe handler runs with preemption off, and the unwinding takes
+ * spinlock_t locks (task_lock, the service's lock, wait queues, the uring
+ * table) and mm_update_next_owner()'s tasklist_lock: under PREEMPT_RT those
+ * are sleeping locks, which must not be taken there ("BUG: scheduling while
+ * atomic" on the rt kernel, found by stress_test).  So the handler does not
+ * unwind: it sends the task through hop_exit_trampoline (exit_tramp.S),
+ * which calls hop_exit_unwind() in the task's own process context, at the
+ * same point of do_exit(), and then lets do_exit() go on.  This needs the
+ * probe to sit on do_exit()'s ftrace call (KPROBES_ON_FTRACE, as on Debian's
+ * kernels); a breakpoint probe would have to emulate the instruction it
+ * replaced, so there the handler unwinds in place as before, which is only
+ * correct without PREEMPT_RT, and hop refuses to load on an rt kernel
+ * without an ftrace-based probe.
  *
  * signal_generate (tracepoint): a signal that a hopped task does not block
  * would be delivered while it runs as the server: its own signal handler would
@@ -20,15 +33,47 @@
 #include <trace/events/signal.h>
 #include "hop_internal.h"
 
-static int hop_do_exit_pre(struct kprobe *p, struct pt_regs *regs)
+/* Where hop_exit_trampoline resumes do_exit(): just past its ftrace call. */
+unsigned long hop_do_exit_resume;
+void hop_exit_trampoline(void);
+void hop_exit_unwind(void);
+
+static void hop_exit_unwind_current(void)
 {
-	if (current->flags & PF_KTHREAD)
-		return 0;
 	if (atomic_read(&hop_nr_frames))
 		hop_frames_unwind_dying();
 	else if (atomic_read(&hop_uring_deferred))
 		hop_uring_task_dying();
-	return 0;
+}
+
+/*
+ * From hop_exit_trampoline, in process context, for the exiting task.  The
+ * module reference taken by the probe handler keeps this text alive until
+ * here; what runs after the put is the return and the trampoline's last
+ * three instructions, the same window as at the end of any module function
+ * that drops its own module's last reference (hop_abort_work_fn).
+ */
+void hop_exit_unwind(void)
+{
+	hop_exit_unwind_current();
+	module_put(THIS_MODULE);
+}
+
+static int hop_do_exit_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	if (current->flags & PF_KTHREAD)
+		return 0;
+	/* The common case, no hops anywhere: one read each, do_exit() goes on. */
+	if (!atomic_read(&hop_nr_frames) && !atomic_read(&hop_uring_deferred))
+		return 0;
+	if (!hop_do_exit_resume) {
+		hop_exit_unwind_current();
+		return 0;
+	}
+	__module_get(THIS_MODULE);
+	/* Non-zero: kprobes leaves the new instruction pointer alone. */
+	instruction_pointer_set(regs, (unsigned long)hop_exit_trampoline);
+	return 1;
 }
 
 static struct kprobe hop_exit_probe = {
@@ -91,6 +136,13 @@ int hop_hooks_init(void)
 	if (err) {
 		pr_err("hop: cannot hook do_exit (%d): kprobes are required\n", err);
 		return err;
+	}
+	if (hop_exit_probe.flags & KPROBE_FLAG_FTRACE) {
+		hop_do_exit_resume = (unsigned long)hop_exit_probe.addr + MCOUNT_INSN_SIZE;
+	} else if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
+		pr_err("hop: the do_exit probe is not ftrace-based: cannot unwind exiting tasks on PREEMPT_RT\n");
+		err = -EOPNOTSUPP;
+		goto err_kprobe;
 	}
 	for_each_kernel_tracepoint(hop_find_tracepoint, NULL);
 	if (!hop_tp_signal_generate) {

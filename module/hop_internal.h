@@ -10,7 +10,7 @@
  *     "[hop-conn]" anon file, dropped on release) and every hop frame running
  *     on one of its slots.  The last put frees it from a workqueue, because
  *     unpinning and vunmap() may sleep and the last put can come from the exit
- *     hook, which runs atomically.
+ *     hook, which must not sleep (hooks.c).
  *
  * struct hop_frame    One hop in progress: the caller's saved state and the
  *     references to the server's identity it borrowed.  Created by HOP_IOC_CALL,
@@ -44,8 +44,12 @@
  *   svc->lock (spinlock)        slot bitmap, in-flight count, dead flag
  *   task_lock(current)          swapping current->mm/files/fs
  *   hop_tasks_lock (spinlock)   the task -> innermost frame hash (writers)
- * hop_tasks_lock and svc->lock are never held together; the exit hook takes
- * svc->lock and task_lock with interrupts off, so both are irq-safe there.
+ * hop_tasks_lock and svc->lock are never held together.  The exit hook takes
+ * svc->lock, task_lock and hop_tasks_lock in the exiting task's process
+ * context (hooks.c, exit_tramp.S), not in the kprobe handler: under
+ * PREEMPT_RT all three are sleeping locks.  It still never sleeps otherwise
+ * (the sleeping puts go to the reaper), so that the breakpoint-probe fallback
+ * of a non-rt kernel without KPROBES_ON_FTRACE may run it atomically.
  */
 #ifndef HOP_INTERNAL_H
 #define HOP_INTERNAL_H

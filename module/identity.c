@@ -184,15 +184,19 @@ static void hop_fpu_leave(struct hop_frame *f)
 }
 
 /*
- * The exit hook (atomic, preemption off): the caller's fpstate back under
- * the task before the exit path or a core dump looks at it.  The live
- * registers are the handler's: mark them stale rather than save them.
+ * The exit hook (must not sleep): the caller's fpstate back under the task
+ * before the exit path or a core dump looks at it.  The live registers are
+ * the handler's: mark them stale rather than save them.  fpregs_lock(): the
+ * hook runs preemptible now (hooks.c), and neither a context switch nor a
+ * softirq's kernel_fpu_begin() may see the flag and the pointer half done.
  */
 static void hop_fpu_leave_dying(struct hop_frame *f)
 {
+	fpregs_lock();
 	set_thread_flag(TIF_NEED_FPU_LOAD);
 	/* vfree() may not run here; an XFD fpstate made mid-hop is leaked (rare). */
 	current->thread.fpu.fpstate = f->caller_fpstate;
+	fpregs_unlock();
 }
 
 /*
@@ -358,7 +362,7 @@ void hop_identity_enter(struct hop_frame *f, struct hop_service *svc,
 	hop_fsgs_write(slot->tls, 0);
 }
 
-/* The part of leaving that is safe in atomic context (the exit hook). */
+/* The part of leaving that never sleeps (the exit hook, see hooks.c). */
 static void hop_identity_restore_core(struct hop_frame *f)
 {
 	struct task_struct *tsk = current;

@@ -212,7 +212,7 @@ void hop_uring_kick(void)
 }
 
 /*
- * The task dies inside a hop or with a deferred kick (exit hook, atomic):
+ * The task dies inside a hop or with a deferred kick (exit hook, hooks.c):
  * cancel what it queued.
  */
 void hop_uring_task_dying(void)
