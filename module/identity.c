@@ -412,7 +412,7 @@ void hop_identity_leave(struct hop_frame *f)
 bool hop_signal_deliverable_pending(void)
 {
 	struct task_struct *tsk = current;
-	bool pending;
+	unsigned long pending;
 
 	/* Setting the hop's mask recalculated TIF_SIGPENDING: clear, nothing to do. */
 	if (!test_thread_flag(TIF_SIGPENDING))
@@ -421,7 +421,14 @@ bool hop_signal_deliverable_pending(void)
 	pending = (tsk->pending.signal.sig[0] | tsk->signal->shared_pending.signal.sig[0]) &
 		  ~tsk->blocked.sig[0];
 	spin_unlock_irq(&tsk->sighand->siglock);
-	return pending;
+	/*
+	 * SIGKILL and SIGSTOP never abort a hop (hooks.c, hop_sig_would_deliver):
+	 * the task dies through the exit hook, or stops and goes on.  One that
+	 * came between the slot claim and this check must not either, or the
+	 * same SIGSTOP would fail the call with EINTR or not depending on a
+	 * race (fault_test's sigstop_sigcont_mid_hop, seen on the rt kernel).
+	 */
+	return pending & ~(sigmask(SIGKILL) | sigmask(SIGSTOP));
 }
 
 /*

@@ -36,7 +36,8 @@
  *  pending deliverable signal     refuse*   EINTR: a signal the hop mask lets
  *                                           through was already pending (the
  *                                           hop is aborted before the handler
- *                                           runs one instruction)
+ *                                           runs one instruction); not KILL
+ *                                           or STOP, which never abort a hop
  *  ptrace (being traced)          refuse    EPERM, checked where the switch
  *                                           happens under cred_guard_mutex,
  *                                           so no tracer attaches in between
