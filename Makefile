@@ -4,8 +4,8 @@
 #   make                 everything below build/
 #   make check           install what is missing, build, run every test on every kernel
 #   make demo            boot the 6.12 guest and run examples/demo.sh there
-#   make vm-run CMD='...' [KERNEL=6.1|6.12|debug] [APPEND='...'] [TIMEOUT=s] [ICOUNT=1] [ACCEL=tcg|kvm]
-#   make bench [BENCH_MODE=full|pti|quick|insn|prof|claims|hop]   run bench/run.sh in the guest (KERNEL=6.12)
+#   make vm-run CMD='...' [KERNEL=6.1|6.12|rt|debug] [APPEND='...'] [TIMEOUT=s] [ICOUNT=1] [ACCEL=tcg|kvm]
+#   make bench [BENCH_MODE=full|pti|quick|insn|prof|claims|hop|sqlite]   run bench/run.sh in the guest (KERNEL=6.12)
 #   make bench ICOUNT=1 [PLUGIN=0]   the same under -icount shift=0,sleep=off: times are
 #                        instruction counts; BENCH_MODE defaults to insn there, and the
 #                        instruction-class plugin (build/bench/hopinsn.so) rides along

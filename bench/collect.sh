@@ -10,7 +10,8 @@
 # taken from the results themselves.  Then bench/report.py rewrites
 # bench/results/table.md and the PNGs from the newest full run, the newest
 # insn run (make bench ICOUNT=1), the newest claims runs and the newest pti run of each kernel and
-# boot options (BENCH_NO_REPORT=1: copy only).  The plugin's raw windows
+# boot options, and bench/report_sqlite.py rewrites sqlite.md from the
+# sqlite runs (BENCH_NO_REPORT=1: copy only).  The plugin's raw windows
 # (hopinsn.txt) are copied beside an insn run's results.
 set -euo pipefail
 
@@ -57,6 +58,13 @@ done
 [ ${#copied[@]} -gt 0 ] || { echo "collect: nothing in $run" >&2; exit 1; }
 
 [ -n "${BENCH_NO_REPORT:-}" ] && exit 0
+
+# The SQLite workload's runs (bench/run.sh sqlite) have a report of their
+# own, bench/results/sqlite.md, over every such run kept, oldest first.
+# shellcheck disable=SC2046
+sqlite_runs=$(ls -tr "$results"/*-sqlite.jsonl "$results"/*-sqlite-*.jsonl 2>/dev/null || true)
+# shellcheck disable=SC2086
+[ -n "$sqlite_runs" ] && python3 "$repo/bench/report_sqlite.py" -o "$results" $sqlite_runs
 
 # The report: the newest full run plus the pti runs given in BENCH_PTI_FILES
 # (run-claims.sh) or else the newest pti file of each label.
