@@ -63,6 +63,19 @@ debug_skip() { # NAME -> the reason, if NAME is skipped on this kernel
 	sed -n "s/^$1 //p" "$ks/skip-on-debug" | grep .
 }
 
+# A kernel without transparent huge pages (Debian's rt kernel: THP depends
+# on !PREEMPT_RT): 6.12's soft-dirty test then skips its THP case as one
+# result where its plan counts two, and fails on its own count ("Planned
+# tests != run tests (15 != 14)", seen on the rt guest).  Not hop's to fix.
+kernel_skip() { # NAME -> the reason, if NAME cannot pass on this kernel
+	case $1 in
+	mm_soft_dirty)
+		[ -d /sys/kernel/mm/transparent_hugepage ] && return 1
+		echo "no transparent huge pages in this kernel, and the test then miscounts its plan (15 != 14)" ;;
+	*) return 1 ;;
+	esac
+}
+
 n=0 pass=0 fail=0 skip=0
 for t in "${tests[@]}"; do
 	read -r name limit dir prog args <<<"$t"
@@ -70,6 +83,10 @@ for t in "${tests[@]}"; do
 	n=$((n + 1))
 	if why=$(debug_skip "$name"); then
 		echo "ok $n $name # SKIP on the debug kernel: $why"; skip=$((skip + 1))
+		continue
+	fi
+	if why=$(kernel_skip "$name"); then
+		echo "ok $n $name # SKIP $why"; skip=$((skip + 1))
 		continue
 	fi
 	start=$(date +%s)
