@@ -27,6 +27,8 @@ packages=(
 	# make install and its tests (selftests/install_test.sh, dkms_test.sh):
 	# DKMS, pkg-config, groff to check the man pages.
 	dkms pkgconf groff-base
+	# hopbench --workload sqlite and examples/sqlite-server.c.
+	libsqlite3-dev
 )
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
