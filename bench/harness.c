@@ -712,6 +712,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hopbench: --workload takes no --arrival, --hogs or --*-sched\n");
 		return 64;
 	}
+	if (op && !workload) {
+		fprintf(stderr, "hopbench: --op needs --workload\n");
+		return 64;
+	}
 	t = find_transport(cfg.transport);
 	if (!t) {
 		fprintf(stderr, "hopbench: unknown transport '%s' (--list)\n",
