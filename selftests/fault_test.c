@@ -360,6 +360,15 @@ TEST_F(srv, signals_held_until_hop_ends)
 	usr1_count = 0;
 	ASSERT_EQ(0, pthread_create(&th, NULL, signalled_thread, &t));
 	ASSERT_EQ(0, wait_busy(self->conn, 1));
+	/*
+	 * The slot is claimed before the switch, and the hop's signal mask goes
+	 * on after the frame is pushed: a signal in between is the caller's,
+	 * handled before the call restarts or failing it with EINTR (seen on
+	 * the rt kernel, where the window can be preempted).  Wait until the
+	 * hop runs, then well into the handler's 1.5 s sleep.
+	 */
+	wait_frames(1);
+	usleep(200 * 1000);
 	ASSERT_EQ(0, syscall(SYS_tgkill, getpid(), t.tid, SIGUSR1));
 	usleep(100 * 1000);
 	/* Held: the handler is not interrupted and the hop completes. */
@@ -379,6 +388,9 @@ TEST_F(srv, sigstop_sigcont_mid_hop)
 	if (child == 0)
 		_exit(hop_call(self->conn, "sleep", 5, (char[8]){ 0 }, 8) == 5 ? 0 : 1);
 	ASSERT_EQ(0, wait_busy(self->conn, 1));
+	/* Into the handler, as above. */
+	wait_frames(1);
+	usleep(200 * 1000);
 	ASSERT_EQ(0, kill(child, SIGSTOP));
 	ASSERT_EQ(child, waitpid(child, &status, WUNTRACED));
 	EXPECT_TRUE(WIFSTOPPED(status));
