@@ -14,6 +14,15 @@
  * in parallel could open one connection per slot instead: each slot has its
  * own TLS, so a __thread pointer is a per-slot variable.)
  *
+ * What it does not survive: a handler stopped in the middle of a statement
+ * (the client killed mid-call, a deadline, a fault).  SQLite's recovery is for
+ * a process that died, through its journal; a thread stopped inside the
+ * library of a live process leaves its structures, and perhaps a malloc
+ * arena lock, half-way, and db_lock held.  kv-server shows what a handler
+ * that must survive that looks like (robust locks, changes published by one
+ * store, no malloc); with a library like SQLite, clients that may be killed
+ * belong behind a server thread of its own.
+ *
  * Requests are one line of text, replies too:
  *   "get ID"          -> "ID VALUE HITS"   (hits: how often it was updated)
  *   "set ID VALUE"    -> "ID HITS"
