@@ -64,14 +64,6 @@ static const struct transport *transports[] = {
 #define HOPBENCH_MARK_END() \
 	asm volatile("nopl 0x68700002(%%rax,%%rax,1)" ::: "memory")
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* Sleep until CLOCK_MONOTONIC reads at least t (ns). */
 static void sleep_until(uint64_t t)
 {
@@ -309,7 +301,7 @@ static void *client_main(void *arg)
 
 		bench_arrivals_init(&arr, &cfg->arrival, c->idx);
 		pthread_barrier_wait(&r->barrier);
-		r->t_start[base] = now_ns();
+		r->t_start[base] = bench_now_ns();
 		arrival = r->t_start[base];
 		if (cfg->clients == 1)
 			HOPBENCH_MARK_START();
@@ -321,16 +313,16 @@ static void *client_main(void *arg)
 			if (open_loop) {
 				/* Fixed in advance, whatever the replies do. */
 				arrival += bench_arrivals_next_gap(&arr);
-				if (now_ns() < arrival)
+				if (bench_now_ns() < arrival)
 					sleep_until(arrival);
 				else
 					r->queued[c->idx]++;
 				t0 = arrival;
 			} else {
-				t0 = now_ns();
+				t0 = bench_now_ns();
 			}
 			n = r->t->call(cl, req, resp, len);
-			t1 = now_ns();
+			t1 = bench_now_ns();
 			if (n < 0)
 				die_client(c->idx, "call", n);
 			/* The same one-byte check for every transport. */
@@ -341,7 +333,7 @@ static void *client_main(void *arg)
 		}
 		if (cfg->clients == 1)
 			HOPBENCH_MARK_END();
-		r->t_end[base] = now_ns();
+		r->t_end[base] = bench_now_ns();
 	}
 	r->t->client_close(cl);
 	free(req);
@@ -381,16 +373,16 @@ double bench_median_d(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* The cost of one now_ns() pair, which every sample includes. */
+/* The cost of one bench_bench_now_ns() pair, which every sample includes. */
 static uint64_t timer_overhead(void)
 {
 	enum { N = 2001 };
 	static uint64_t v[N];
 
 	for (int i = 0; i < N; i++) {
-		uint64_t a = now_ns();
+		uint64_t a = bench_now_ns();
 
-		v[i] = now_ns() - a;
+		v[i] = bench_now_ns() - a;
 	}
 	qsort(v, N, sizeof(v[0]), bench_cmp_u64);
 	return v[N / 2];

@@ -17,6 +17,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 
 enum bench_placement {
@@ -80,6 +83,21 @@ struct transport {
 };
 
 /* The work every server does, the same for every transport. */
+/* CLOCK_MONOTONIC in ns: every timed sample of the harness and the workloads. */
+static inline uint64_t bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* futex(2) without a timeout, for the futex transports' wait and wake. */
+static inline long bench_futex(void *uaddr, int op, uint32_t val)
+{
+	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
+}
+
 static inline void bench_work(const void *req, void *resp, size_t len)
 {
 	memcpy(resp, req, len);

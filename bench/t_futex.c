@@ -45,11 +45,6 @@ struct futex_client {
 	struct futex_slot *slot;
 };
 
-static long futex(_Atomic uint32_t *uaddr, int op, uint32_t val)
-{
-	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
-}
-
 static struct futex_slot *slot_of(struct futex_state *st, int i)
 {
 	return (struct futex_slot *)(st->slots + i * st->stride);
@@ -81,11 +76,11 @@ static int futex_server(void *arg, int ready_fd)
 			bench_work(s->data, s->data + st->len, st->len);
 			atomic_store_explicit(&s->state, SLOT_REPLY,
 					      memory_order_release);
-			futex(&s->state, FUTEX_WAKE, 1);
+			bench_futex(&s->state, FUTEX_WAKE, 1);
 			served = true;
 		}
 		/* A doorbell rung after 'seen' makes this return at once. */
-		if (!served && futex(&st->sh->doorbell, FUTEX_WAIT, seen) &&
+		if (!served && bench_futex(&st->sh->doorbell, FUTEX_WAIT, seen) &&
 		    errno != EAGAIN && errno != EINTR)
 			return -errno;
 	}
@@ -132,10 +127,10 @@ static ssize_t futex_call(void *cl, const void *req, void *resp, size_t len)
 	memcpy(s->data, req, len);
 	atomic_store_explicit(&s->state, SLOT_REQUEST, memory_order_release);
 	atomic_fetch_add_explicit(&c->st->sh->doorbell, 1, memory_order_release);
-	futex(&c->st->sh->doorbell, FUTEX_WAKE, 1);
+	bench_futex(&c->st->sh->doorbell, FUTEX_WAKE, 1);
 	while (atomic_load_explicit(&s->state, memory_order_acquire) !=
 	       SLOT_REPLY) {
-		if (futex(&s->state, FUTEX_WAIT, SLOT_REQUEST) &&
+		if (bench_futex(&s->state, FUTEX_WAIT, SLOT_REQUEST) &&
 		    errno != EAGAIN && errno != EINTR)
 			return -errno;
 	}

@@ -388,11 +388,6 @@ struct futex_slot {
 	struct sql_resp rp;
 };
 
-static long futex(_Atomic uint32_t *uaddr, int op, uint32_t val)
-{
-	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
-}
-
 static int sql_futex_server(void *arg, int ready_fd)
 {
 	struct sql_server *s = arg;
@@ -413,11 +408,11 @@ static int sql_futex_server(void *arg, int ready_fd)
 				continue;
 			sql_serve(&s->db, &sl->rq, &sl->rp);
 			atomic_store_explicit(&sl->state, SLOT_REPLY, memory_order_release);
-			futex(&sl->state, FUTEX_WAKE, 1);
+			bench_futex(&sl->state, FUTEX_WAKE, 1);
 			served = true;
 		}
 		/* A doorbell rung after 'seen' makes this return at once. */
-		if (!served && futex(s->doorbell, FUTEX_WAIT, seen) &&
+		if (!served && bench_futex(s->doorbell, FUTEX_WAIT, seen) &&
 		    errno != EAGAIN && errno != EINTR)
 			return -errno;
 	}
@@ -459,9 +454,9 @@ static int sql_futex_call(void *cl, const struct sql_req *rq, struct sql_resp *r
 	sl->rq = *rq;
 	atomic_store_explicit(&sl->state, SLOT_REQUEST, memory_order_release);
 	atomic_fetch_add_explicit(c->s->doorbell, 1, memory_order_release);
-	futex(c->s->doorbell, FUTEX_WAKE, 1);
+	bench_futex(c->s->doorbell, FUTEX_WAKE, 1);
 	while (atomic_load_explicit(&sl->state, memory_order_acquire) != SLOT_REPLY)
-		if (futex(&sl->state, FUTEX_WAIT, SLOT_REQUEST) &&
+		if (bench_futex(&sl->state, FUTEX_WAIT, SLOT_REQUEST) &&
 		    errno != EAGAIN && errno != EINTR)
 			return -errno;
 	*rp = sl->rp;
@@ -540,14 +535,6 @@ struct sql_client {
 	long hot_hits;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static void die_sql_client(int idx, const char *what, int err)
 {
 	fprintf(stderr, "hopbench: sqlite client %d: %s: %s\n", idx, what,
@@ -624,15 +611,15 @@ static void *sql_client_main(void *arg)
 		uint64_t *s = r->samples + base * cfg->iters;
 
 		pthread_barrier_wait(&r->barrier);
-		r->t_start[base] = now_ns();
+		r->t_start[base] = bench_now_ns();
 		for (long i = 0; i < cfg->iters; i++) {
 			uint64_t t0, t1;
 
 			sql_make_req(&rq, r->op, zipf_row(r->cdf, SQLITE_ROWS, &rng),
 				     c->idx, i);
-			t0 = now_ns();
+			t0 = bench_now_ns();
 			err = r->t->call(cl, &rq, &rp);
-			t1 = now_ns();
+			t1 = bench_now_ns();
 			if (err)
 				die_sql_client(c->idx, "call", err);
 			err = sql_check(&rq, &rp);
@@ -641,7 +628,7 @@ static void *sql_client_main(void *arg)
 			c->hot_hits += rq.id == hot;
 			s[i] = t1 - t0;
 		}
-		r->t_end[base] = now_ns();
+		r->t_end[base] = bench_now_ns();
 	}
 	r->t->close(cl);
 	return NULL;
