@@ -98,14 +98,6 @@ static ssize_t handler(void *ctx, const void *req, size_t len, void *resp, size_
 	return hop_test_echo(ctx, req, len, resp, cap);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 FIXTURE(one_slot)
 {
 	struct hop_test_server srv;
@@ -156,11 +148,11 @@ TEST_F(one_slot, deadline_covers_the_slot_wait)
 
 	ASSERT_EQ(0, pthread_create(&t, NULL, nap_thread, self->conn));
 	usleep(100 * 1000);
-	t0 = now_ms();
+	t0 = hop_test_now_ms();
 	EXPECT_EQ(-ETIMEDOUT, call_with(self->conn, "hello", 100 * 1000000ULL, &origin));
 	EXPECT_EQ(HOP_ORIGIN_HOP, origin);
-	EXPECT_GE(now_ms() - t0, 90);
-	EXPECT_LT(now_ms() - t0, 450);		/* not the rest of the 500 ms hop */
+	EXPECT_GE(hop_test_now_ms() - t0, 90);
+	EXPECT_LT(hop_test_now_ms() - t0, 450);		/* not the rest of the 500 ms hop */
 	pthread_join(t, &r);
 	EXPECT_EQ(0, (intptr_t)r);
 }

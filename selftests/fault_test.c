@@ -37,14 +37,6 @@ static void map_sentinel(void)
 		_exit(3);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* Not a constant, so the compiler does not see the fault coming. */
 volatile int *volatile bad_pointer = (int *)16;
 
@@ -135,10 +127,10 @@ static struct hop_service_info info_of(struct hop_conn *conn)
 
 static int wait_busy(struct hop_conn *conn, unsigned int busy)
 {
-	long long t0 = now_ms();
+	long long t0 = hop_test_now_ms();
 
 	while (info_of(conn).slots_busy != busy)
-		if (now_ms() - t0 > 10000)
+		if (hop_test_now_ms() - t0 > 10000)
 			return -1;
 		else
 			usleep(1000);
@@ -148,13 +140,13 @@ static int wait_busy(struct hop_conn *conn, unsigned int busy)
 /* Until @n hops run anywhere (debugfs "frames"), or 10 s; without debugfs, 200 ms. */
 static void wait_frames(int n)
 {
-	long long t0 = now_ms();
+	long long t0 = hop_test_now_ms();
 
 	if (hop_test_stat("frames") < 0) {
 		usleep(200 * 1000);
 		return;
 	}
-	while (hop_test_stat("frames") < n && now_ms() - t0 < 10000)
+	while (hop_test_stat("frames") < n && hop_test_now_ms() - t0 < 10000)
 		usleep(1000);
 }
 
@@ -317,11 +309,11 @@ TEST_F(faulting, handler_fault_aborts_hop_only)
 TEST_F(srv, deadline_aborts_spinning_and_sleeping_handlers)
 {
 	struct hop_call_opts o = { .size = sizeof(o), .timeout_ns = 200 * 1000 * 1000 };
-	long long t0 = now_ms();
+	long long t0 = hop_test_now_ms();
 
 	EXPECT_EQ(-ETIMEDOUT, hop_call_opts(self->conn, "spin", 4, NULL, 0, &o));
 	EXPECT_EQ(-ETIMEDOUT, hop_call_opts(self->conn, "sleep", 5, NULL, 0, &o));
-	EXPECT_LT(now_ms() - t0, 1400);
+	EXPECT_LT(hop_test_now_ms() - t0, 1400);
 	EXPECT_EQ(2, info_of(self->conn).timeouts);
 	EXPECT_EQ(0, info_of(self->conn).slots_busy);
 	EXPECT_EQ(2, hop_call(self->conn, "ok", 2, (char[8]){ 0 }, 8));

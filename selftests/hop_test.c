@@ -306,14 +306,6 @@ static void *sleeper_main(void *arg)
 	return (void *)hop_call(conn, "sleep", 5, NULL, 0);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 TEST(no_free_slot_waits_or_eagain)
 {
 	struct hop_serve_opts opts = { .size = sizeof(opts), .slots = 1 };
@@ -329,19 +321,19 @@ TEST(no_free_slot_waits_or_eagain)
 	ASSERT_EQ(0, hop_test_server_start(&srv, hop_test_name("slot"), counting_handler,
 					   NULL, &opts, NULL));
 	ASSERT_EQ(0, hop_connect(&conn, srv.name));
-	t0 = now_ms();
+	t0 = hop_test_now_ms();
 	ASSERT_EQ(0, pthread_create(&sleeper, NULL, sleeper_main, conn));
 	/* Wait until the sleeper holds the only slot. */
 	do {
 		ASSERT_EQ(0, hop_fd_info(hop_conn_fd(conn), &info));
-	} while (info.slots_busy == 0 && now_ms() - t0 < 5000);
+	} while (info.slots_busy == 0 && hop_test_now_ms() - t0 < 5000);
 	ASSERT_EQ(1, info.slots_busy);
 	EXPECT_EQ(-EAGAIN, hop_call_opts(conn, "x", 1, buf, sizeof(buf), &nb));
 	/* Blocking: waits for the sleeper, then runs. */
 	EXPECT_EQ(1, hop_call(conn, "x", 1, buf, sizeof(buf)));
 	pthread_join(sleeper, &ret);
 	EXPECT_EQ(0, (long)ret);
-	EXPECT_GE(now_ms() - t0, 250);
+	EXPECT_GE(hop_test_now_ms() - t0, 250);
 	ASSERT_EQ(0, hop_fd_info(hop_conn_fd(conn), &info));
 	EXPECT_EQ(0, info.slots_busy);
 	hop_disconnect(conn);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -137,6 +138,24 @@ static inline int hop_test_stat(const char *key)
 			found = v;
 	fclose(f);
 	return found;
+}
+
+/* CLOCK_MONOTONIC in ms, for tests that bound or measure a wait. */
+static inline long long hop_test_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* hop_call() with a deadline of @timeout_ms (0: the service's). */
+static inline ssize_t hop_test_call_ms(struct hop_conn *c, const void *req, size_t len,
+				       void *resp, size_t cap, unsigned long long timeout_ms)
+{
+	struct hop_call_opts o = { .size = sizeof(o), .timeout_ns = timeout_ms * 1000000ULL };
+
+	return hop_call_opts(c, req, len, resp, cap, &o);
 }
 
 /* The slow device's data: byte i of the device (module/device.c). */

@@ -28,10 +28,7 @@
 
 static ssize_t kv_call(struct hop_conn *c, const char *req, char *resp, size_t cap)
 {
-	struct hop_call_opts o = { .size = sizeof(o),
-				   .timeout_ns = DEADLINE_MS * 1000000ULL };
-
-	return hop_call_opts(c, req, strlen(req), resp, cap, &o);
+	return hop_test_call_ms(c, req, strlen(req), resp, cap, DEADLINE_MS);
 }
 
 static const char *service;

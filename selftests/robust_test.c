@@ -87,20 +87,11 @@ static ssize_t robust_handler(void *ctx, const void *req, size_t len, void *resp
 	return -EINVAL;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* One call with a deadline; the reply byte in *out. */
 static ssize_t robust_call(struct hop_conn *c, char cmd, uint64_t timeout_ms, char *out)
 {
-	struct hop_call_opts o = { .size = sizeof(o), .timeout_ns = timeout_ms * 1000000ULL };
 	char resp[8] = "";
-	ssize_t r = hop_call_opts(c, &cmd, 1, resp, sizeof(resp), &o);
+	ssize_t r = hop_test_call_ms(c, &cmd, 1, resp, sizeof(resp), timeout_ms);
 
 	if (out)
 		*out = resp[0];
@@ -110,14 +101,32 @@ static ssize_t robust_call(struct hop_conn *c, char cmd, uint64_t timeout_ms, ch
 /* Wait until some slot holds the lock: trylock from another slot says EBUSY. */
 static int wait_until_held(struct hop_conn *c)
 {
-	long long end = now_ms() + 5000;
+	long long end = hop_test_now_ms() + 5000;
 
-	while (now_ms() < end) {
+	while (hop_test_now_ms() < end) {
 		if (robust_call(c, 'T', 2000, NULL) == -EBUSY)
 			return 0;
 		usleep(10 * 1000);
 	}
 	return -1;
+}
+
+/*
+ * Fork a client that calls 'H' (take the lock and spin) with a deadline of
+ * @timeout_ms (0: none, the test kills it); it exits 0 if the call timed out.
+ */
+static pid_t start_holder(const char *service, uint64_t timeout_ms)
+{
+	pid_t child = fork();
+
+	if (child == 0) {
+		struct hop_conn *c;
+
+		if (hop_connect(&c, service))
+			_exit(2);
+		_exit(robust_call(c, 'H', timeout_ms, NULL) == -ETIMEDOUT ? 0 : 1);
+	}
+	return child;
 }
 
 FIXTURE(robust)
@@ -178,16 +187,9 @@ TEST_F(robust, abort_without_lock_marks_nothing)
 
 TEST_F(robust, slots_exclude)
 {
-	pid_t child = fork();
+	pid_t child = start_holder(self->srv.name, 1000);
 
 	ASSERT_GE(child, 0);
-	if (child == 0) {
-		struct hop_conn *c;
-
-		if (hop_connect(&c, self->srv.name))
-			_exit(2);
-		_exit(robust_call(c, 'H', 1000, NULL) == -ETIMEDOUT ? 0 : 1);
-	}
 	EXPECT_EQ(0, wait_until_held(self->c));
 	waitpid(child, NULL, 0);
 }
@@ -196,17 +198,9 @@ TEST_F(robust, slots_exclude)
 TEST_F(robust, client_killed_marks_owner_dead)
 {
 	char out;
-	pid_t child = fork();
+	pid_t child = start_holder(self->srv.name, 0);
 
 	ASSERT_GE(child, 0);
-	if (child == 0) {
-		struct hop_conn *c;
-
-		if (hop_connect(&c, self->srv.name))
-			_exit(2);
-		robust_call(c, 'H', 0, NULL);
-		_exit(1);
-	}
 	ASSERT_EQ(0, wait_until_held(self->c)) {
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
@@ -226,24 +220,17 @@ TEST_F(robust, waiter_is_woken)
 {
 	long long t0;
 	char out;
-	pid_t child = fork();
+	pid_t child = start_holder(self->srv.name, 1500);
 
 	ASSERT_GE(child, 0);
-	if (child == 0) {
-		struct hop_conn *c;
-
-		if (hop_connect(&c, self->srv.name))
-			_exit(2);
-		_exit(robust_call(c, 'H', 1500, NULL) == -ETIMEDOUT ? 0 : 1);
-	}
 	ASSERT_EQ(0, wait_until_held(self->c)) {
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
 	}
-	t0 = now_ms();
+	t0 = hop_test_now_ms();
 	ASSERT_EQ(1, robust_call(self->c, 'L', 10000, &out));
 	EXPECT_EQ('D', out);
-	EXPECT_LT(now_ms() - t0, 8000);
+	EXPECT_LT(hop_test_now_ms() - t0, 8000);
 	waitpid(child, NULL, 0);
 }
 
