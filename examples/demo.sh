@@ -44,14 +44,24 @@ TXT
 kill "$echo_pid"
 wait "$echo_pid" 2>/dev/null || true
 
+# NAME-server SERVER_ARGS in the background, NAME-client CLIENT_ARGS against
+# it (the clients wait for the service to appear), then the server's log and
+# how many threads it had while it served, and stop it.
+threadless_pair() {
+	local name=$1 server_args=$2 client_args=$3 pid
+	# shellcheck disable=SC2086 # the argument lists are split on purpose
+	build/examples/$name-server $server_args >"/tmp/$name-server.log" &
+	pid=$!
+	# shellcheck disable=SC2086
+	build/examples/$name-client $client_args
+	cat "/tmp/$name-server.log"
+	echo "Server threads while it served: $(ls /proc/$pid/task | wc -l) (its main thread, asleep)"
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+}
+
 say "kv: a key-value server with no worker threads, 4 client threads hammering it"
-build/examples/kv-server kv >/tmp/kv-server.log &
-kv_pid=$!
-build/examples/kv-client 4 100 kv
-cat /tmp/kv-server.log
-echo "Server threads while it served: $(ls /proc/$kv_pid/task | wc -l) (its main thread, asleep)"
-kill "$kv_pid"
-wait "$kv_pid" 2>/dev/null || true
+threadless_pair kv "kv" "4 100 kv"
 
 say "sqlite: real work per call, an SQLite table served over hop"
 cat <<'TXT'
@@ -60,13 +70,7 @@ registers "sqlite"; again no thread of its serves.  sqlite-client's threads
 hop in, and each runs a prepared SELECT or UPDATE on the server's connection
 (a mutex keeps two of them off one statement), then checks every reply.
 TXT
-build/examples/sqlite-server 100000 sqlite >/tmp/sqlite-server.log &
-sqlite_pid=$!
-build/examples/sqlite-client 4 100 sqlite
-cat /tmp/sqlite-server.log
-echo "Server threads while it served: $(ls /proc/$sqlite_pid/task | wc -l) (its main thread, asleep)"
-kill "$sqlite_pid"
-wait "$sqlite_pid" 2>/dev/null || true
+threadless_pair sqlite "100000 sqlite" "4 100 sqlite"
 
 say "slowdev: the interrupt path, a slow device and a thread that never waits for it"
 cat <<'TXT'
