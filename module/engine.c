@@ -60,11 +60,6 @@ atomic_t hop_nr_frames = ATOMIC_INIT(0);
 static void hop_abort_work_fn(struct callback_head *cb);
 static void hop_frame_leave(struct hop_frame *f);
 static LLIST_HEAD(hop_reap_list);
-static bool hop_slot_has_robust(const struct hop_frame *f)
-{
-	return f->svc->slots[f->slot].robust_head;
-}
-
 static void hop_reap_fn(struct work_struct *work);
 static DECLARE_WORK(hop_reap_work, hop_reap_fn);
 
@@ -875,6 +870,12 @@ static void hop_abort_work_fn(struct callback_head *cb)
 out:
 	hop_frame_put(target);
 	module_put(THIS_MODULE);
+}
+
+/* A dying task's slot with a robust list is released by the reaper, after the walk. */
+static bool hop_slot_has_robust(const struct hop_frame *f)
+{
+	return f->svc->slots[f->slot].robust_head;
 }
 
 static void hop_reap_fn(struct work_struct *work)

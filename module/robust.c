@@ -215,12 +215,13 @@ out:
 }
 
 /*
- * The same from the reaper, for a task that died mid-hop: on the server's mm,
- * if it still has users (a server that is gone has no one left to wake).
+ * The same from the reaper, for a task that died mid-hop on a slot with a
+ * robust list: on the server's mm, if it still has users (a server that is
+ * gone has no one left to wake).
  */
 void hop_robust_abort_from_reaper(struct hop_service *svc, unsigned int slot_nr)
 {
-	if (!svc->slots[slot_nr].robust_head || !mmget_not_zero(svc->mm))
+	if (!mmget_not_zero(svc->mm))
 		return;
 	kthread_use_mm(svc->mm);
 	hop_robust_abort(svc, slot_nr);
