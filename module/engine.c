@@ -872,12 +872,6 @@ out:
 	module_put(THIS_MODULE);
 }
 
-/* A dying task's slot with a robust list is released by the reaper, after the walk. */
-static bool hop_slot_has_robust(const struct hop_frame *f)
-{
-	return f->svc->slots[f->slot].robust_head;
-}
-
 static void hop_reap_fn(struct work_struct *work)
 {
 	struct llist_node *list = llist_del_all(&hop_reap_list);
@@ -885,7 +879,7 @@ static void hop_reap_fn(struct work_struct *work)
 
 	llist_for_each_entry_safe(f, next, list, reap) {
 		/* The slot's robust mutexes, then the slot (see hop_frames_unwind_dying). */
-		if (hop_slot_has_robust(f)) {
+		if (f->robust_to_reaper) {
 			hop_robust_abort_from_reaper(f->svc, f->slot);
 			hop_release_slot(f->svc, f->slot);
 		}
@@ -900,29 +894,37 @@ static void hop_reap_fn(struct work_struct *work)
 }
 
 /*
- * The current task is exiting inside one or more hops (do_exit hook, in the
- * task's process context, or atomic on the fallback of hooks.c).  Put the
- * task's own mm, files, fs and credentials back before exit_mm() writes
- * clear_child_tid and walks the robust futex list, and leave the sleeping
- * puts to the reaper.
+ * The current task is exiting inside one or more hops (do_exit hook: in the
+ * task's process context, @can_sleep, or atomic on the fallback of hooks.c).
+ * Put the task's own mm, files, fs and credentials back before exit_mm()
+ * writes clear_child_tid and walks the robust futex list, and leave the
+ * sleeping puts to the reaper.
  */
-void hop_frames_unwind_dying(void)
+void hop_frames_unwind_dying(bool can_sleep)
 {
 	struct hop_frame *f;
 
 	while ((f = hop_current_frame())) {
 		hop_deadline_disarm(f, false);
 		hop_frame_pop(f);
+		/*
+		 * Still in f's server.  Where this may sleep, the request's fds
+		 * are closed and the slot's robust mutexes marked dead here, as
+		 * an abort does, so that the slot is free by the time the
+		 * client's death can be seen (waitpid).  Atomically the walk
+		 * may not fault or wake: the reaper does it, and the slot stays
+		 * busy until then, so no new handler runs on the list.
+		 */
+		f->robust_to_reaper = !can_sleep && f->svc->slots[f->slot].robust_head;
+		if (can_sleep) {
+			hop_fds_abort(f);
+			hop_robust_abort(f->svc, f->slot);
+		}
 		hop_identity_leave_dying(f);
 		hop_count_abort(f, HOP_ABORT_CLIENT_DEATH);
 		if (f->async)
 			hop_async_complete(f->async, -ECONNRESET);
-		/*
-		 * A slot with a robust list stays busy until the reaper has
-		 * walked it: the walk may fault and wake, which this context
-		 * cannot, and no new handler may run on the list meanwhile.
-		 */
-		if (!hop_slot_has_robust(f))
+		if (!f->robust_to_reaper)
 			hop_release_slot(f->svc, f->slot);
 		llist_add(&f->reap, &hop_reap_list);
 	}

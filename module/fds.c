@@ -11,8 +11,9 @@
  * reply's files are taken from the server's table by HOP_IOC_SEND_FDS (a
  * reference each, in the frame) and installed in the caller's table when the
  * call returns, or dropped if it does not.  A hop aborted in the client's
- * context closes the request's fds in the server's table itself; one whose
- * client died leaves that to the reaper (hop_fds_abort_from_reaper).
+ * context, or whose client dies in process context, closes the request's fds
+ * in the server's table itself; a client that dies where the exit hook is
+ * atomic leaves that to the reaper (hop_fds_abort_from_reaper).
  *
  * Installing is all or nothing: every number is reserved first
  * (get_unused_fd_flags, -EMFILE), then the numbers are published, then the

@@ -38,10 +38,10 @@ unsigned long hop_do_exit_resume;
 void hop_exit_trampoline(void);
 void hop_exit_unwind(void);
 
-static void hop_exit_unwind_current(void)
+static void hop_exit_unwind_current(bool can_sleep)
 {
 	if (atomic_read(&hop_nr_frames))
-		hop_frames_unwind_dying();
+		hop_frames_unwind_dying(can_sleep);
 	else if (atomic_read(&hop_uring_deferred))
 		hop_uring_task_dying();
 }
@@ -55,7 +55,7 @@ static void hop_exit_unwind_current(void)
  */
 void hop_exit_unwind(void)
 {
-	hop_exit_unwind_current();
+	hop_exit_unwind_current(true);
 	module_put(THIS_MODULE);
 }
 
@@ -67,7 +67,7 @@ static int hop_do_exit_pre(struct kprobe *p, struct pt_regs *regs)
 	if (!atomic_read(&hop_nr_frames) && !atomic_read(&hop_uring_deferred))
 		return 0;
 	if (!hop_do_exit_resume) {
-		hop_exit_unwind_current();
+		hop_exit_unwind_current(false);
 		return 0;
 	}
 	__module_get(THIS_MODULE);

@@ -155,6 +155,7 @@ struct hop_frame {
 	bool cached;			/* from hop_frame_cache, not kmalloc */
 	bool has_deadline;		/* ->deadline is initialised and may be armed */
 	bool regs_call;			/* HOP_IOC_CALL_REGS: the message is in registers */
+	bool robust_to_reaper;		/* died atomically: the reaper walks the slot's robust list */
 	struct hop_async *async;	/* HOP_CALL_ASYNC: the call being made, a reference */
 	bool from_uring;		/* made by the io_uring path at syscall exit */
 	void *io_uring;			/* the task's io_uring context at the call */
@@ -365,7 +366,7 @@ long hop_return_regs(struct hop_service *svc, long result);
 struct hop_frame *hop_task_frame(struct task_struct *t);
 bool hop_task_in_service(struct task_struct *t, struct hop_service *svc);
 void hop_request_abort(struct hop_frame *f, enum hop_abort_reason why, int sig);
-void hop_frames_unwind_dying(void);
+void hop_frames_unwind_dying(bool can_sleep);
 void hop_frame_put(struct hop_frame *f);
 extern atomic_t hop_nr_frames;
 int hop_engine_init(void);

@@ -18,8 +18,9 @@
  *    since the slot's next handler starts afresh on the same block.
  *
  * The walk runs in the server's address space: on the hopped task itself
- * (abort task_work, still in the server) or, for a task that died mid-hop,
- * in the reaper, on the server's mm borrowed with kthread_use_mm(); the slot
+ * (abort task_work, or the exit path of a task that dies mid-hop, both still
+ * in the server) or, where the exit hook is atomic (hooks.c's fallback), in
+ * the reaper, on the server's mm borrowed with kthread_use_mm(); the slot
  * stays busy until it is done, so no handler runs on the list meanwhile.
  * It never sleeps on a page fault (pagefault_disable): the server's memory
  * could be backed by its own userfaultfd and stall the client's abort or the
@@ -215,8 +216,8 @@ out:
 }
 
 /*
- * The same from the reaper, for a task that died mid-hop on a slot with a
- * robust list: on the server's mm, if it still has users (a server that is
+ * The same from the reaper, for a task that died mid-hop, atomically, on a
+ * slot with a robust list: on the server's mm, if it still has users (a server that is
  * gone has no one left to wake).
  */
 void hop_robust_abort_from_reaper(struct hop_service *svc, unsigned int slot_nr)
