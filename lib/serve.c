@@ -133,6 +133,8 @@ static void hop_handler_entry(struct hop_slot_rt *slot, uint64_t req_len, uint64
 		r.result = 0;
 		r.flags = HOP_RETURN_PENDING;
 	}
+	/* Ends the hop; returns only if refused (or from a hop.ko without it). */
+	hop_sys3(HOP_SYSCALL_RETURN, r.result, r.slot, r.flags);
 	hop_sys_ioctl(svc->fd, HOP_IOC_RETURN, &r);
 	r.flags = 0;
 	/* Refused (e.g. a reply longer than the capacity): tell the client. */
@@ -164,9 +166,15 @@ __asm__(".text\n"
 	".size hop_lib_regs_entry, .-hop_lib_regs_entry\n");
 void hop_lib_regs_entry(void);
 
-/* HOP_IOC_RETURN_REGS with the reply words in the six message registers. */
-static long hop_sys_return_regs(int fd, long result, uint64_t w[HOP_REGS_WORDS])
+/*
+ * The register call's return, with the reply words in the six message
+ * registers: HOP_SYSCALL_RETURN, or the ioctl where that was refused (a
+ * hop.ko without it).  Returns only if both were refused.
+ */
+static long hop_sys_return_regs(int fd, unsigned int slot, long result, uint64_t w[HOP_REGS_WORDS])
 {
+	/* A refused syscall leaves the six registers, so @w, as they were. */
+	hop_sys_words(HOP_SYSCALL_RETURN, result, slot, 0, w);
 	return hop_sys_ioctl_words(fd, HOP_IOC_RETURN_REGS, result, w);
 }
 
@@ -182,9 +190,9 @@ static void hop_regs_handler_entry(struct hop_slot_rt *slot, uint64_t req_len,
 	r = svc->regs_fn(svc->ctx, req, req_len, resp);
 	if (r > HOP_REGS_MAX)
 		r = -EPROTO;
-	hop_sys_return_regs(svc->fd, r, resp);
+	hop_sys_return_regs(svc->fd, slot->index, r, resp);
 	memset(resp, 0, sizeof(resp));
-	hop_sys_return_regs(svc->fd, -EPROTO, resp);
+	hop_sys_return_regs(svc->fd, slot->index, -EPROTO, resp);
 	/* Still here: the fd is gone.  A fault aborts the hop (ECONNABORTED). */
 	__builtin_trap();
 }

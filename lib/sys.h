@@ -35,11 +35,11 @@ static inline long hop_sys3(long nr, long a, long b, long c)
 }
 
 /*
- * An ioctl whose message is six words in r8, r9, r10, r12, r13, r14 (uapi:
- * HOP_IOC_CALL_REGS, HOP_IOC_RETURN_REGS): @w goes in, and comes back with
- * what those registers hold when the syscall returns.
+ * A syscall whose message is six words in r8, r9, r10, r12, r13, r14 (uapi:
+ * HOP_IOC_CALL_REGS, HOP_IOC_RETURN_REGS, HOP_SYSCALL_RETURN): @w goes in,
+ * and comes back with what those registers hold when the syscall returns.
  */
-static inline long hop_sys_ioctl_words(int fd, unsigned long cmd, long arg, uint64_t w[6])
+static inline long hop_sys_words(long nr, long a, long b, long c, uint64_t w[6])
 {
 	register uint64_t r8 __asm__("r8") = w[0];
 	register uint64_t r9 __asm__("r9") = w[1];
@@ -52,7 +52,7 @@ static inline long hop_sys_ioctl_words(int fd, unsigned long cmd, long arg, uint
 	__asm__ volatile("syscall"
 			 : "=a"(ret), "+r"(r8), "+r"(r9), "+r"(r10), "+r"(r12), "+r"(r13),
 			   "+r"(r14)
-			 : "0"((long)SYS_ioctl), "D"((long)fd), "S"((long)cmd), "d"(arg)
+			 : "0"(nr), "D"(a), "S"(b), "d"(c)
 			 : "rcx", "r11", "memory");
 	w[0] = r8;
 	w[1] = r9;
@@ -61,6 +61,11 @@ static inline long hop_sys_ioctl_words(int fd, unsigned long cmd, long arg, uint
 	w[4] = r13;
 	w[5] = r14;
 	return ret;
+}
+
+static inline long hop_sys_ioctl_words(int fd, unsigned long cmd, long arg, uint64_t w[6])
+{
+	return hop_sys_words(SYS_ioctl, fd, (long)cmd, arg, w);
 }
 
 static inline long hop_sys_ioctl(int fd, unsigned long cmd, const void *arg)

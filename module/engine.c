@@ -677,31 +677,31 @@ long hop_frame_fds_ioctl(struct hop_service *svc, unsigned int cmd, void __user 
 	return cmd == HOP_IOC_RECV_FDS ? hop_fds_recv(f, uarg) : hop_fds_send(f, uarg);
 }
 
-long hop_return(struct hop_service *svc, const struct hop_return __user *uarg)
+/*
+ * End @f, the innermost hop of current, with @r: the caller's result, and
+ * current is the caller again.  Refused: the handler's errno, and the hop
+ * goes on.  Either way the value is what the syscall returns to whoever
+ * current now is.
+ */
+static long hop_return_frame(struct hop_frame *f, const struct hop_return *r)
 {
+	struct hop_service *svc = f->svc;
 	u32 origin = HOP_ORIGIN_HANDLER;
-	struct hop_frame *f;
-	struct hop_return r;
 	long result;
 
-	if (copy_from_user(&r, uarg, sizeof(r)))
-		return -EFAULT;
-	if (r.flags & ~HOP_RETURN_PENDING)
+	if (r->flags & ~HOP_RETURN_PENDING)
 		return -EINVAL;
-	f = hop_current_frame();
-	if (!f || f->svc != svc)
-		return -EPERM;
-	if (r.slot != f->slot || f->regs_call)
+	if (r->slot != f->slot || f->regs_call)
 		return -EINVAL;
 	/* Kernel-internal errnos (-ERESTART*) would make the caller restart. */
-	if (r.result > (s64)f->resp_cap || r.result < -511)
+	if (r->result > (s64)f->resp_cap || r->result < -511)
 		return -EINVAL;
 	/* Pending needs an async call whose device read was started. */
-	if ((r.flags & HOP_RETURN_PENDING) && !(f->async && f->async->dev_started))
+	if ((r->flags & HOP_RETURN_PENDING) && !(f->async && f->async->dev_started))
 		return -EINVAL;
 
 	hop_frame_leave(f);
-	result = r.result;
+	result = r->result;
 	/* result <= resp_cap <= msg_size: within the reply half (see hop_enter). */
 	if (result > 0 && _copy_to_user(u64_to_user_ptr(f->resp_uaddr),
 					svc->slots[f->slot].kbuf + svc->msg_size, result)) {
@@ -721,7 +721,7 @@ long hop_return(struct hop_service *svc, const struct hop_return __user *uarg)
 			 f->start_ns ? ktime_get_ns() - f->start_ns : 0);
 	if (f->async) {
 		/* Done now, or when the device interrupts (pending). */
-		if (!(r.flags & HOP_RETURN_PENDING))
+		if (!(r->flags & HOP_RETURN_PENDING))
 			hop_async_complete(f->async, result);
 		result = 0;
 	}
@@ -757,14 +757,26 @@ long hop_call_regs(struct hop_service *svc, unsigned long arg)
 	return hop_enter(svc, &c, NULL, false);
 }
 
-/* HOP_IOC_RETURN_REGS: the reply is in the handler's six message registers. */
-long hop_return_regs(struct hop_service *svc, long result)
+/* HOP_IOC_RETURN. */
+long hop_return(struct hop_service *svc, const struct hop_return __user *uarg)
 {
-	struct hop_frame *f = hop_current_frame();
-	u64 w[HOP_REG_WORDS];
+	struct hop_frame *f;
+	struct hop_return r;
 
+	if (copy_from_user(&r, uarg, sizeof(r)))
+		return -EFAULT;
+	f = hop_current_frame();
 	if (!f || f->svc != svc)
 		return -EPERM;
+	return hop_return_frame(f, &r);
+}
+
+/* As hop_return_frame(), for a register call: the reply is in the six message registers. */
+static long hop_return_regs_frame(struct hop_frame *f, long result)
+{
+	struct hop_service *svc = f->svc;
+	u64 w[HOP_REG_WORDS];
+
 	if (!f->regs_call || result > HOP_REG_WORDS * 8 || result < -511)
 		return -EINVAL;
 	hop_words_get(current_pt_regs(), w);
@@ -776,6 +788,43 @@ long hop_return_regs(struct hop_service *svc, long result)
 			 f->start_ns ? ktime_get_ns() - f->start_ns : 0);
 	hop_frame_finish(f);
 	return result;
+}
+
+/* HOP_IOC_RETURN_REGS. */
+long hop_return_regs(struct hop_service *svc, long result)
+{
+	struct hop_frame *f = hop_current_frame();
+
+	if (!f || f->svc != svc)
+		return -EPERM;
+	return hop_return_regs_frame(f, result);
+}
+
+/*
+ * HOP_SYSCALL_RETURN (uapi), from intercept.c before the syscall would run:
+ * the return of the ioctls above, its arguments in registers.  Sets what
+ * the syscall returns, to the caller (the hop ended) or to the handler
+ * (refused).
+ */
+long hop_sys_return(struct pt_regs *regs)
+{
+	struct hop_frame *f = hop_current_frame();
+	struct hop_return r = {
+		.result = regs->di, .slot = (u32)regs->si, .flags = (u32)regs->dx,
+	};
+	long ret;
+
+	if (!f)
+		ret = -EPERM;
+	else if (regs->si != r.slot || regs->dx != r.flags)
+		ret = -EINVAL;
+	else if (f->regs_call)
+		ret = r.slot != f->slot || r.flags ? -EINVAL : hop_return_regs_frame(f, r.result);
+	else
+		ret = hop_return_frame(f, &r);
+	/* The caller's registers now, if the hop ended. */
+	current_pt_regs()->ax = ret;
+	return HOP_SYSCALL_DONE;
 }
 
 /* HOP_IOC_CALLER: the caller of the hop of @svc that current is serving. */

@@ -32,3 +32,16 @@ SYM_CODE_START(hop_exit_trampoline)
 	UNWIND_HINT_FUNC
 	RET
 SYM_CODE_END(hop_exit_trampoline)
+
+/*
+ * Where a kprobe that refuses a call sends the probed function (policy.c,
+ * hop_refuse_busy()): entered by the ftrace trampoline's return with the
+ * function's entry stack and %rax already the result, it returns that to
+ * the function's caller at once.  What bpf_override_return() does with the
+ * kernel's just_return_func, which is not exported.
+ */
+SYM_CODE_START(hop_override_return)
+	ANNOTATE_NOENDBR
+	UNWIND_HINT_FUNC
+	RET
+SYM_CODE_END(hop_override_return)

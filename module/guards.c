@@ -121,6 +121,7 @@ bool hop_guards_hold(void)
 #pragma GCC unroll 16
 	for (rp = hop_guards; rp < hop_guards + ARRAY_SIZE(hop_guards); rp++)
 		missed |= (unsigned long)READ_ONCE(rp->nmissed) | READ_ONCE(rp->kp.nmissed);
+	missed |= hop_policy_probes_missed();
 	if (likely(!missed))
 		return true;
 	for (i = 0; i < ARRAY_SIZE(hop_guards); i++) {
@@ -130,6 +131,8 @@ bool hop_guards_hold(void)
 			break;
 		}
 	}
+	if (hop_policy_probes_missed())
+		pr_warn_once("hop: the do_prlimit/do_seccomp probe missed a call: no hops (ENOLCK) until hop.ko is reloaded\n");
 	return false;
 }
 

@@ -40,7 +40,6 @@
  *                               takes it); nothing else of hop's nests in it
  *                               but hop_tasks_lock
  *   hop_registry_lock (mutex)   the list of services, name uniqueness
- *   hop_policy_lock (mutex)     attaching the syscall probes (policy.c)
  *   svc->lock (spinlock)        slot bitmap, in-flight count, dead flag
  *   task_lock(current)          swapping current->mm/files/fs
  *   hop_tasks_lock (spinlock)   the task -> innermost frame hash (writers)
@@ -198,6 +197,8 @@ struct hop_frame {
 	unsigned long sas_ss_sp;
 	size_t sas_ss_size;
 	unsigned int sas_ss_flags;
+	struct syscall_user_dispatch dispatch;	/* the caller's (intercept.c) */
+	bool dispatch_on;
 
 	/* Borrowed server identity (what we installed). */
 	struct mm_struct *srv_mm;
@@ -289,8 +290,9 @@ int hop_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags);
 void hop_uring_complete(struct hop_async *a);
 void hop_uring_kick(void);
 void hop_uring_task_dying(void);
-void hop_uring_sys_exit(void);
 extern atomic_t hop_uring_deferred;
+int hop_uring_init(void);
+void hop_uring_exit(void);
 
 /* device.c: the slow device behind HOP_IOC_DEV_READ. */
 int hop_device_submit(struct hop_devop *op);
@@ -361,6 +363,7 @@ long hop_caller_info(struct hop_service *svc, struct hop_caller __user *uarg);
 long hop_frame_fds_ioctl(struct hop_service *svc, unsigned int cmd, void __user *uarg);
 long hop_call_regs(struct hop_service *svc, unsigned long arg);
 long hop_return_regs(struct hop_service *svc, long result);
+long hop_sys_return(struct pt_regs *regs);
 /* hop_call.flags bit the kernel sets for HOP_IOC_CALL_REGS (never from user space). */
 #define HOP_CALL_INTERNAL_REGS	(1U << 31)
 struct hop_frame *hop_task_frame(struct task_struct *t);
@@ -390,7 +393,20 @@ int hop_policy_check_caller(struct task_struct *srv);
 int hop_policy_check_server(struct task_struct *srv);
 int hop_policy_init(void);
 void hop_policy_exit(void);
-int hop_policy_get(void);
-void hop_policy_put(void);
+long hop_policy_handler_syscall(struct pt_regs *regs, long nr);
+unsigned long hop_policy_probes_missed(void);
+/* What the judge of a hopped task's syscall says besides an errno (intercept.c). */
+#define HOP_SYSCALL_RUN		1L	/* let it run */
+#define HOP_SYSCALL_DONE	2L	/* skip it: hop has set its registers */
+
+/* intercept.c: a hopped task's syscalls pass through hop. */
+void hop_intercept_arm(struct hop_frame *f);
+void hop_intercept_disarm(struct hop_frame *f);
+bool hop_task_intercepted(struct task_struct *t);
+int hop_intercept_init(void);
+void hop_intercept_exit(void);
+
+/* exit_tramp.S: where a kprobe that overrides a function's result returns. */
+void hop_override_return(void);
 
 #endif /* HOP_INTERNAL_H */

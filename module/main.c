@@ -188,14 +188,24 @@ static int __init hop_init(void)
 	err = hop_policy_init();
 	if (err)
 		goto err_guards;
+	err = hop_intercept_init();
+	if (err)
+		goto err_policy;
+	err = hop_uring_init();
+	if (err)
+		goto err_intercept;
 	hop_misc.mode = hop_dev_mode & 0777;
 	err = misc_register(&hop_misc);
 	if (err)
-		goto err_policy;
+		goto err_uring;
 	hop_debugfs_init();
 	pr_info("hop: /dev/hop ready, ABI %d\n", HOP_ABI_VERSION);
 	return 0;
 
+err_uring:
+	hop_uring_exit();
+err_intercept:
+	hop_intercept_exit();
 err_policy:
 	hop_policy_exit();
 err_guards:
@@ -215,6 +225,8 @@ static void __exit hop_exit(void)
 {
 	hop_debugfs_exit();
 	misc_deregister(&hop_misc);
+	hop_uring_exit();
+	hop_intercept_exit();
 	hop_policy_exit();
 	hop_guards_exit();
 	hop_hooks_exit();

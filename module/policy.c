@@ -12,7 +12,7 @@
  *   refuse  a caller that has it gets an exact errno at HOP_IOC_CALL and
  *           nothing changes (hop_policy_check_caller(), below)
  *   freeze  a handler may not change it: the syscall fails with EPERM
- *           inside a hop and the state stays as it was (hop_sys_enter())
+ *           inside a hop and the state stays as it was (hop_policy_handler_syscall())
  *   caller  stays the caller's on purpose, with the reason
  *
  *  state                          decision  why / errno
@@ -45,7 +45,9 @@
  *                                           handler's syscalls
  *  seccomp filter (server leader) refuse    EPERM at SERVE and at each call:
  *                                           hop cannot apply it to handlers
- *  Syscall User Dispatch          refuse    EPERM: it would trap the handler
+ *  Syscall User Dispatch          refuse    EPERM: it would trap the handler;
+ *                                           the hop uses it for its own
+ *                                           (intercept.c): saved, set, back
  *  PR_SET_TSC, ARCH_SET_CPUID     refuse    EPERM: faults chosen by the caller
  *  hardware breakpoints           refuse    EPERM: ptrace_bps left behind
  *  perf events on the task        refuse    EPERM: samples would record the
@@ -102,14 +104,18 @@
  * the switch would otherwise slip through, so the hop is made and aborted at
  * once instead.
  *
- * The freeze rows are enforced at the sys_enter tracepoint, which the kernel
- * calls before every syscall of every task while it has a probe (seccomp and
- * ptrace have run by then; a hopped task has neither).  A denied syscall
- * never runs: orig_ax becomes -1 and ax the error, as seccomp does.  The
- * tracepoint does not depend on kprobes; the LSM and ptrace guards
- * (guards.c) and the exit hook (hooks.c) do, so when kprobes are disarmed or
- * a guard's return probe missed a call, no hop is made any more
- * (hop_policy_guards_hold(): ENOLCK).
+ * The freeze rows are enforced for the hopped task alone: from the switch to
+ * the leave its syscalls pass through hop_policy_handler_syscall() before
+ * they run (intercept.c; ptrace and seccomp would have run first, and a
+ * hopped task has neither).  A denied syscall never runs: orig_ax becomes
+ * -1 and ax the error, as seccomp does.  Other tasks' syscalls do not pass
+ * through hop at all; the rows about them (setrlimit/prlimit, seccomp TSYNC
+ * on a process with a hopped thread) are kprobes on do_prlimit() and
+ * do_seccomp(), which only those calls reach.  The interception fails
+ * closed on its own (intercept.c); the kprobes, the LSM and ptrace guards
+ * (guards.c) and the exit hook (hooks.c) depend on kprobes, so when kprobes
+ * are disarmed or a probe missed a call, no hop is made any more
+ * (hop_guards_hold(): ENOLCK).
  */
 #include <linux/kernel.h>
 #include <linux/module.h>
@@ -119,7 +125,7 @@
 #include <linux/seccomp.h>
 #include <linux/perf_event.h>
 #include <linux/personality.h>
-#include <linux/tracepoint.h>
+#include <linux/kprobes.h>
 #include <linux/prctl.h>
 #include <linux/signal.h>
 #include <linux/thread_info.h>
@@ -210,9 +216,9 @@ static bool hop_pid_is_own_group(pid_t nr)
 }
 
 /*
- * The handler's mask may grow but never drop a signal the hop blocks: what
- * rt_sigprocmask() unblocked is blocked again at sys_exit (hop_sys_exit()),
- * before the return to user mode looks for signals to deliver.  glibc's own
+ * The handler's mask may grow but never drop a signal the hop blocks:
+ * rt_sigprocmask() is done here for a hopped task (hop_hopped_sigprocmask()),
+ * with the hop's signals kept blocked whatever it asks.  glibc's own
  * SIG_SETMASK always clears its two internal signals, so refusing would
  * break every libc function that saves and restores the mask.  The syscalls
  * that install a temporary mask for a wait (ppoll, pselect6, epoll_pwait*)
@@ -265,56 +271,6 @@ static bool hop_args_ok(long nr, const struct pt_regs *regs)
 	return true;
 }
 
-/* Does any thread of @p's process hop right now?  Caller holds RCU. */
-static bool hop_group_hopped(struct task_struct *p)
-{
-	struct task_struct *t;
-
-	for_each_thread(p, t)
-		if (hop_task_frame(t))
-			return true;
-	return false;
-}
-
-/*
- * From a task that is not hopped: changes to state a hopped sibling's
- * handler relies on, refused with EBUSY while that handler runs.
- */
-static long hop_sibling_denied(long nr, const struct pt_regs *regs)
-{
-	struct task_struct *target = current;
-	bool busy;
-
-	switch (nr) {
-	case __NR_setrlimit:
-		break;
-	case __NR_prlimit64:
-		if (!regs->dx)
-			return 0;
-		break;
-	case __NR_seccomp:
-		/* A filter synced onto a hopped thread would judge its handler. */
-		if (!(regs->si & SECCOMP_FILTER_FLAG_TSYNC))
-			return 0;
-		break;
-	default:
-		return 0;
-	}
-	rcu_read_lock();
-	if (nr == __NR_prlimit64 && regs->di)
-		target = pid_task(find_vpid(regs->di), PIDTYPE_PID);
-	busy = target && hop_group_hopped(target);
-	rcu_read_unlock();
-	return busy ? -EBUSY : 0;
-}
-
-static void hop_deny(struct pt_regs *regs, long err)
-{
-	/* As seccomp's SECCOMP_RET_ERRNO: the syscall is skipped. */
-	regs->orig_ax = -1;
-	regs->ax = err;
-}
-
 /*
  * raise() and abort() in a handler: a signal the task sends itself is the
  * handler's fault, like a SIGSEGV.  It is not sent (the caller's sigaction
@@ -348,44 +304,121 @@ static bool hop_self_signal(long nr, const struct pt_regs *regs)
 	return true;
 }
 
-static void hop_sys_enter(void *data, struct pt_regs *regs, long nr)
+/*
+ * rt_sigprocmask() of a hopped task, done here: what it would unblock of the
+ * hop's mask stays blocked (see hop_no_wait_sigmask()).  The same checks and
+ * results as the kernel's own, in the same order.
+ */
+static long hop_hopped_sigprocmask(const struct pt_regs *regs)
 {
-	long err;
+	sigset_t __user *nset = (sigset_t __user *)regs->si;
+	sigset_t __user *oset = (sigset_t __user *)regs->dx;
+	sigset_t old = current->blocked, new;
+	int err;
 
-	if (likely(!atomic_read(&hop_nr_frames)))
-		return;
-	rcu_read_lock();
-	if (!hop_task_frame(current)) {
-		rcu_read_unlock();
-		err = hop_sibling_denied(nr, regs);
+	if (regs->r10 != sizeof(sigset_t))
+		return -EINVAL;
+	if (nset) {
+		if (copy_from_user(&new, nset, sizeof(new)))
+			return -EFAULT;
+		sigdelsetmask(&new, sigmask(SIGKILL) | sigmask(SIGSTOP));
+		switch ((int)regs->di) {
+		case SIG_UNBLOCK:
+			sigandnsets(&new, &new, &hop_hop_blocked);
+			break;
+		case SIG_SETMASK:
+			sigorsets(&new, &new, &hop_hop_blocked);
+			break;
+		}
+		err = sigprocmask((int)regs->di, &new, NULL);
 		if (err)
-			hop_deny(regs, err);
-		return;
+			return err;
 	}
-	rcu_read_unlock();
-	/* A hopped task: the handler list, 64-bit syscalls only. */
-	if (!in_ia32_syscall() && hop_self_signal(nr, regs)) {
-		hop_deny(regs, 0);
-		return;
-	}
-	if (in_ia32_syscall() || nr < 0 || nr >= NR_syscalls ||
-	    !test_bit(nr, hop_allowed) || !hop_args_ok(nr, regs))
-		hop_deny(regs, -EPERM);
+	if (oset && copy_to_user(oset, &old, sizeof(old)))
+		return -EFAULT;
+	return 0;
 }
 
 /*
- * After a hopped task's rt_sigprocmask(): the hop's mask back under it.  And
- * the io_uring kicks deferred out of a syscall's body (uring.c).
+ * A syscall of a hopped task (intercept.c): HOP_SYSCALL_RUN lets it run,
+ * anything else is its result, and it does not run (seccomp's
+ * SECCOMP_RET_ERRNO).  The handler list,
+ * 64-bit syscalls only.
  */
-static void hop_sys_exit(void *data, struct pt_regs *regs, long ret)
+long hop_policy_handler_syscall(struct pt_regs *regs, long nr)
 {
-	if (unlikely(atomic_read(&hop_uring_deferred)))
-		hop_uring_sys_exit();
-	if (likely(!atomic_read(&hop_nr_frames)) || regs->orig_ax != __NR_rt_sigprocmask ||
-	    in_ia32_syscall() || !hop_current_frame())
-		return;
-	if ((current->blocked.sig[0] & hop_hop_blocked.sig[0]) != hop_hop_blocked.sig[0])
-		sigprocmask(SIG_BLOCK, &hop_hop_blocked, NULL);
+	if (in_ia32_syscall())
+		return -EPERM;
+	if (hop_self_signal(nr, regs))
+		return 0;
+	if (nr < 0 || nr >= NR_syscalls || !test_bit(nr, hop_allowed) || !hop_args_ok(nr, regs))
+		return -EPERM;
+	if (nr == __NR_rt_sigprocmask)
+		return hop_hopped_sigprocmask(regs);
+	return HOP_SYSCALL_RUN;
+}
+
+/* Does any thread of @p's process hop right now?  Caller holds RCU. */
+static bool hop_group_hopped(struct task_struct *p)
+{
+	struct task_struct *t;
+
+	for_each_thread(p, t)
+		if (hop_task_frame(t))
+			return true;
+	return false;
+}
+
+static bool hop_group_hopped_now(struct task_struct *p)
+{
+	bool busy;
+
+	if (!atomic_read(&hop_nr_frames))
+		return false;
+	rcu_read_lock();
+	busy = hop_group_hopped(p);
+	rcu_read_unlock();
+	return busy;
+}
+
+/* The probed function returns -EBUSY at once, without running. */
+static int hop_refuse_busy(struct pt_regs *regs)
+{
+	regs->ax = (unsigned long)-EBUSY;
+	instruction_pointer_set(regs, (unsigned long)hop_override_return);
+	return 1;	/* kprobes leaves the new instruction pointer alone */
+}
+
+/*
+ * do_prlimit(tsk, resource, new, old), under setrlimit, prlimit64 and
+ * their compat forms: no new limit for a process while one of its threads
+ * hops (the limits a handler was let in with, hop_policy_check_caller()).
+ */
+static int hop_prlimit_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	if (regs->dx && hop_group_hopped_now((struct task_struct *)regs->di))
+		return hop_refuse_busy(regs);
+	return 0;
+}
+
+/* do_seccomp(op, flags, uargs): a filter synced onto a hopped thread would judge its handler. */
+static int hop_seccomp_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	if (regs->di == SECCOMP_SET_MODE_FILTER && (regs->si & SECCOMP_FILTER_FLAG_TSYNC) &&
+	    hop_group_hopped_now(current))
+		return hop_refuse_busy(regs);
+	return 0;
+}
+
+static struct kprobe hop_policy_probes[] = {
+	{ .symbol_name = "do_prlimit", .pre_handler = hop_prlimit_pre },
+	{ .symbol_name = "do_seccomp", .pre_handler = hop_seccomp_pre },
+};
+
+/* Calls that went through unrefused (hop_guards_hold()). */
+unsigned long hop_policy_probes_missed(void)
+{
+	return READ_ONCE(hop_policy_probes[0].nmissed) | READ_ONCE(hop_policy_probes[1].nmissed);
 }
 
 /*
@@ -400,7 +433,8 @@ int hop_policy_check_caller(struct task_struct *srv)
 
 	if (tsk->seccomp.mode != SECCOMP_MODE_DISABLED)
 		return -EPERM;
-	if (test_syscall_work(SYSCALL_USER_DISPATCH))
+	/* A nested hop's caller is a handler, with the hop's own (intercept.c). */
+	if (test_syscall_work(SYSCALL_USER_DISPATCH) && !hop_task_intercepted(tsk))
 		return -EPERM;
 	if (test_thread_flag(TIF_NOTSC) || test_thread_flag(TIF_NOCPUID))
 		return -EPERM;
@@ -427,88 +461,28 @@ int hop_policy_check_server(struct task_struct *srv)
 	return READ_ONCE(srv->seccomp.mode) != SECCOMP_MODE_DISABLED ? -EPERM : 0;
 }
 
-static struct tracepoint *hop_tp_sys_enter, *hop_tp_sys_exit;
-
-static void hop_find_sys_tracepoints(struct tracepoint *tp, void *priv)
-{
-	if (!strcmp(tp->name, "sys_enter"))
-		hop_tp_sys_enter = tp;
-	else if (!strcmp(tp->name, "sys_exit"))
-		hop_tp_sys_exit = tp;
-}
-
 int hop_policy_init(void)
 {
+	struct kprobe *kps[ARRAY_SIZE(hop_policy_probes)];
 	unsigned int i;
+	int err;
 
 	for (i = 0; i < ARRAY_SIZE(hop_handler_syscalls); i++)
 		__set_bit(hop_handler_syscalls[i], hop_allowed);
-	for_each_kernel_tracepoint(hop_find_sys_tracepoints, NULL);
-	if (!hop_tp_sys_enter || !hop_tp_sys_exit) {
-		pr_err("hop: tracepoints sys_enter/sys_exit not found (CONFIG_FTRACE_SYSCALLS)\n");
-		return -ENOENT;
-	}
-	return 0;
-}
-
-/*
- * The probes are attached only while a service exists (hop_policy_get() at
- * HOP_IOC_SERVE, hop_policy_put() when a service is freed): with a probe on
- * sys_enter every task on the machine takes the slow syscall path (about 95
- * instructions a syscall, measured under icount), and a hop needs a service.
- * Frames, deferred io_uring kicks and sibling refusals all need one too.
- */
-static DEFINE_MUTEX(hop_policy_lock);
-static unsigned int hop_policy_users;
-
-static int hop_policy_attach(void)
-{
-	int err;
-
-	err = tracepoint_probe_register(hop_tp_sys_enter, hop_sys_enter, NULL);
-	if (err) {
-		pr_err("hop: cannot attach to sys_enter (%d)\n", err);
-		return err;
-	}
-	err = tracepoint_probe_register(hop_tp_sys_exit, hop_sys_exit, NULL);
-	if (err) {
-		pr_err("hop: cannot attach to sys_exit (%d)\n", err);
-		tracepoint_probe_unregister(hop_tp_sys_enter, hop_sys_enter, NULL);
-		tracepoint_synchronize_unregister();
-	}
+	for (i = 0; i < ARRAY_SIZE(hop_policy_probes); i++)
+		kps[i] = &hop_policy_probes[i];
+	err = register_kprobes(kps, ARRAY_SIZE(kps));
+	if (err)
+		pr_err("hop: cannot probe do_prlimit/do_seccomp (%d): kprobes are required\n", err);
 	return err;
 }
 
-static void hop_policy_detach(void)
-{
-	tracepoint_probe_unregister(hop_tp_sys_exit, hop_sys_exit, NULL);
-	tracepoint_probe_unregister(hop_tp_sys_enter, hop_sys_enter, NULL);
-	tracepoint_synchronize_unregister();
-}
-
-int hop_policy_get(void)
-{
-	int err = 0;
-
-	mutex_lock(&hop_policy_lock);
-	if (!hop_policy_users)
-		err = hop_policy_attach();
-	if (!err)
-		hop_policy_users++;
-	mutex_unlock(&hop_policy_lock);
-	return err;
-}
-
-void hop_policy_put(void)
-{
-	mutex_lock(&hop_policy_lock);
-	if (!--hop_policy_users)
-		hop_policy_detach();
-	mutex_unlock(&hop_policy_lock);
-}
-
-/* Module unload: every service is gone, so are the probes. */
 void hop_policy_exit(void)
 {
-	WARN_ON(hop_policy_users);
+	struct kprobe *kps[ARRAY_SIZE(hop_policy_probes)];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(hop_policy_probes); i++)
+		kps[i] = &hop_policy_probes[i];
+	unregister_kprobes(kps, ARRAY_SIZE(kps));
 }

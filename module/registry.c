@@ -101,7 +101,6 @@ static void hop_service_free_work(struct work_struct *work)
 	mmdrop(svc->mm);
 	kfree(svc);
 	atomic_dec(&hop_nr_services);
-	hop_policy_put();
 	module_put(THIS_MODULE);
 }
 
@@ -383,12 +382,6 @@ long hop_serve(struct hop_service **published,
 	if (hop_user_at_limit(svc->owner)) {
 		mutex_unlock(&hop_registry_lock);
 		err = -EAGAIN;
-		goto err_identity;
-	}
-	/* The syscall policy's probes, while any service exists (policy.c). */
-	err = hop_policy_get();
-	if (err) {
-		mutex_unlock(&hop_registry_lock);
 		goto err_identity;
 	}
 	/*

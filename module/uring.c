@@ -17,8 +17,9 @@
  * task is still inside a syscall (its result not set yet: pt_regs->ax is
  * the -ENOSYS the entry code put there).  If so, it interrupts the wait as
  * a signal would (TIF_SIGPENDING: the wait returns -EINTR, the caller's
- * submissions stand) and the kick is queued again at sys_exit
- * (hop_uring_sys_exit(), from policy.c's probe), after which the task hops.  When the handler returns (or leaves the call pending on the
+ * submissions stand) and the kick is queued again at the return of
+ * io_uring_enter() (hop_uring_enter_ret(), a kretprobe), after which the
+ * task hops.  When the handler returns (or leaves the call pending on the
  * device), io_uring_enter() returns what it had returned, and the next
  * queued call, if any, hops at that same return.  One hop at a time.
  *
@@ -32,6 +33,7 @@
  * of its own; hop_uring_lock guards the hash that finds it.
  */
 #include <linux/module.h>
+#include <linux/kprobes.h>
 #include <linux/slab.h>
 #include <linux/hashtable.h>
 #include <linux/task_work.h>
@@ -55,7 +57,7 @@ struct hop_uring_task {
 	bool deferred;		/* waits for sys_exit, holding a module reference */
 };
 
-/* Tasks with a deferred kick: lets the sys_exit probe return at once. */
+/* Tasks with a deferred kick: lets the io_uring_enter() probe return at once. */
 atomic_t hop_uring_deferred = ATOMIC_INIT(0);
 
 static DEFINE_HASHTABLE(hop_uring_tasks, 6);
@@ -160,8 +162,8 @@ static void hop_uring_undefer(struct hop_uring_task *ut)
 	module_put(THIS_MODULE);
 }
 
-/* sys_exit of a task whose kick was deferred: hop at this return. */
-void hop_uring_sys_exit(void)
+/* io_uring_enter() of a task whose kick was deferred returns: hop at this return. */
+static void hop_uring_sys_exit(void)
 {
 	struct hop_uring_task *ut = hop_uring_find(current);
 
@@ -326,4 +328,47 @@ err_p:
 err_ut:
 	hop_uring_maybe_free(ut);
 	return err;
+}
+
+/*
+ * The return of io_uring_enter(), where a kick deferred out of its wait is
+ * queued again (hop_uring_kick_fn()).  The kick only runs inside a syscall
+ * there: it is queued by a submission, in io_uring_enter(), and io_uring's
+ * wait is the only syscall body that runs task work.  The return probe is
+ * armed for io_uring users while a hop service exists, since the kick is
+ * queued after the entry; a return it misses (all instances in use) leaves
+ * the call queued until the task's next io_uring_enter() returns or it
+ * exits.
+ */
+static int hop_uring_enter_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	return hop_nr_services_alive() && current->io_uring ? 0 : 1;
+}
+
+static int hop_uring_enter_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	if (atomic_read(&hop_uring_deferred))
+		hop_uring_sys_exit();
+	return 0;
+}
+
+static struct kretprobe hop_uring_enter_probe = {
+	.kp.symbol_name = "__x64_sys_io_uring_enter",
+	.entry_handler = hop_uring_enter_entry,
+	.handler = hop_uring_enter_ret,
+	.maxactive = 512,
+};
+
+int hop_uring_init(void)
+{
+	int err = register_kretprobe(&hop_uring_enter_probe);
+
+	if (err)
+		pr_err("hop: cannot probe io_uring_enter (%d)\n", err);
+	return err;
+}
+
+void hop_uring_exit(void)
+{
+	unregister_kretprobe(&hop_uring_enter_probe);
 }

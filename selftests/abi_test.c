@@ -273,6 +273,61 @@ static ssize_t return_probe_handler(void *ctx, const void *req, size_t len, void
 	return 6 * sizeof(int);
 }
 
+/* HOP_SYSCALL_RETURN as the handler would make it; -errno if it returns. */
+static long sys_return(long result, long slot, long flags)
+{
+	return syscall(HOP_SYSCALL_RETURN, result, slot, flags) < 0 ? -errno : 0;
+}
+
+static ssize_t sysret_probe_handler(void *ctx, const void *req, size_t len, void *resp, size_t cap)
+{
+	long *out = resp;
+
+	(void)ctx;
+	(void)req;
+	(void)len;
+	/* The test's service has one slot, 0: every call runs on it. */
+	out[0] = sys_return(0, 12345, 0);			/* another slot */
+	out[1] = sys_return(0, 1L << 32, 0);			/* slot 0 in the low half */
+	out[2] = sys_return(0, 0, 2);				/* unknown flag */
+	out[3] = sys_return(0, 0, 1L << 32);			/* flags in the high half */
+	out[4] = sys_return(0, 0, HOP_RETURN_PENDING);		/* not an async call */
+	out[5] = sys_return(-512, 0, 0);			/* -ERESTARTSYS */
+	out[6] = sys_return((long)cap + 1, 0, 0);		/* longer than the reply */
+	return 7 * sizeof(long);
+}
+
+/*
+ * HOP_SYSCALL_RETURN: -ENOSYS outside a hop, as any unknown syscall;
+ * inside, each bad argument is EINVAL and the hop goes on (the handler's
+ * own return then ends it).
+ */
+TEST(syscall_return_bad_inputs)
+{
+	struct hop_serve_opts one = { .size = sizeof(one), .slots = 1 };
+	struct hop_service_info info;
+	struct hop_test_server srv;
+	struct hop_conn *conn;
+	long out[8];
+	int i;
+
+	EXPECT_EQ(-ENOSYS, sys_return(0, 0, 0));
+	ASSERT_EQ(0, hop_test_server_start(&srv, hop_test_name("sysret"), sysret_probe_handler,
+					   NULL, &one, NULL));
+	ASSERT_EQ(0, hop_connect(&conn, srv.name));
+	memset(out, 0xcc, sizeof(out));
+	ASSERT_EQ(7 * sizeof(long), hop_call(conn, NULL, 0, out, sizeof(out)));
+	for (i = 0; i < 7; i++) {
+		TH_LOG("probe %d", i);
+		EXPECT_EQ(-EINVAL, out[i]);
+	}
+	ASSERT_EQ(0, hop_fd_info(hop_conn_fd(conn), &info));
+	EXPECT_EQ(1, info.calls);
+	EXPECT_EQ(0, info.aborted);
+	hop_disconnect(conn);
+	hop_test_server_stop(&srv);
+}
+
 TEST(call_bad_inputs)
 {
 	struct hop_test_server srv;

@@ -679,6 +679,55 @@ TEST_F(srv, handler_frozen_syscalls)
 	EXPECT_EQ(5, call(self->conn, "hello"));
 }
 
+/* int $0x80 from this 64-bit process: the ia32 syscall @nr. */
+static long int80(long nr, long a, long b)
+{
+	long ret;
+
+	__asm__ volatile("int $0x80"
+			 : "=a"(ret)
+			 : "a"(nr), "b"(a), "c"(b)
+			 : "r8", "r9", "r10", "r11", "memory");
+	return ret;
+}
+
+#define IA32_NR_SETRLIMIT 75
+
+/*
+ * The same through a 32-bit syscall: a 64-bit process may make ia32
+ * syscalls with int $0x80.  main (a sys_enter probe that knew the x86-64
+ * numbers only, so ia32's 75 passed as fdatasync): setrlimit through
+ * int $0x80 succeeded while the sibling was hopped.  Now: EBUSY, whatever
+ * the ABI (do_prlimit() is probed), and it works before and after.
+ */
+TEST_F(srv, sibling_ia32_setrlimit_while_hopped_is_busy)
+{
+	struct nap_arg a = { .conn = self->conn };
+	uint32_t *lim;	/* struct compat_rlimit, below 4 GiB for int $0x80 */
+	struct rlimit r;
+	pthread_t t;
+	long ret;
+
+	lim = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT,
+		   -1, 0);
+	ASSERT_NE(MAP_FAILED, lim);
+	ASSERT_EQ(0, getrlimit(RLIMIT_FSIZE, &r));
+	/* The limits it has (compat: RLIM_INFINITY is ~0U): a change of nothing. */
+	lim[0] = r.rlim_cur >= 0xffffffffUL ? 0xffffffffU : (uint32_t)r.rlim_cur;
+	lim[1] = r.rlim_max >= 0xffffffffUL ? 0xffffffffU : (uint32_t)r.rlim_max;
+	ret = int80(IA32_NR_SETRLIMIT, RLIMIT_FSIZE, (long)lim);
+	if (ret == -ENOSYS)
+		SKIP(return, "no ia32 emulation in this kernel");
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, pthread_create(&t, NULL, nap_thread, &a));
+	usleep(150 * 1000);
+	EXPECT_EQ(-EBUSY, int80(IA32_NR_SETRLIMIT, RLIMIT_FSIZE, (long)lim));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, a.result);
+	EXPECT_EQ(0, int80(IA32_NR_SETRLIMIT, RLIMIT_FSIZE, (long)lim));
+	munmap(lim, 4096);
+}
+
 /* A sibling's seccomp(TSYNC) while a thread of its process is hopped. */
 static int tsync_beside_a_hop(const char *name, void *arg)
 {
@@ -1089,6 +1138,25 @@ TEST_F(srv, disarmed_kprobes_fail_closed)
 	ASSERT_EQ(0, write_file(knob, "0"));
 	EXPECT_EQ(-ENOLCK, call(self->conn, "echo"));
 	ASSERT_EQ(0, write_file(knob, "1"));
+	EXPECT_EQ(4, call(self->conn, "echo"));
+}
+
+/*
+ * A hopped task's syscalls reach hop through an ftrace hook (intercept.c).
+ * It is FTRACE_OPS_FL_PERMANENT: switching ftrace off (the ftrace_enabled
+ * sysctl) is refused with EBUSY while hop.ko is loaded, instead of letting
+ * handlers' syscalls through unjudged.  Hops go on.
+ */
+TEST_F(srv, ftrace_cannot_be_switched_off_under_hops)
+{
+	const char *knob = "/proc/sys/kernel/ftrace_enabled";
+	int fd = open(knob, O_WRONLY);
+
+	if (fd < 0)
+		SKIP(return, "%s: %s", knob, strerror(errno));
+	EXPECT_EQ(-1, write(fd, "0", 1));
+	EXPECT_EQ(EBUSY, errno);
+	close(fd);
 	EXPECT_EQ(4, call(self->conn, "echo"));
 }
 

@@ -279,6 +279,21 @@ struct hop_caller {
 #define HOP_REG_WORDS		6
 #define HOP_CALL_REGS_NONBLOCK	(1U << 8)	/* as HOP_CALL_NONBLOCK */
 
+/*
+ * The handler's return as a syscall of its own: what HOP_IOC_RETURN and
+ * HOP_IOC_RETURN_REGS do, without the ioctl (no fd, no struct to copy).
+ * Only a hopped task's syscalls reach hop.ko this way; anywhere else the
+ * kernel answers -ENOSYS, as for any number it does not know.
+ *
+ *   syscall(HOP_SYSCALL_RETURN, result, slot, flags)
+ *
+ * result, slot and flags as in struct hop_return; for a register call the
+ * reply words are in the six message registers and flags must be 0.  It
+ * ends the innermost hop of the calling task and does not return; refused,
+ * it returns -errno in the handler (EINVAL, EPERM as the ioctls).
+ */
+#define HOP_SYSCALL_RETURN	0x486f70	/* "Hop" */
+
 #define HOP_IOC_MAGIC		0xB7
 
 #define HOP_IOC_VERSION		_IOWR(HOP_IOC_MAGIC, 0x00, struct hop_version)
