@@ -808,15 +808,13 @@ long hop_return_regs(struct hop_service *svc, long result)
  */
 long hop_sys_return(struct pt_regs *regs)
 {
-	struct hop_frame *f = hop_current_frame();
+	struct hop_frame *f = hop_intercepted_frame();
 	struct hop_return r = {
 		.result = regs->di, .slot = (u32)regs->si, .flags = (u32)regs->dx,
 	};
 	long ret;
 
-	if (!f)
-		ret = -EPERM;
-	else if (regs->si != r.slot || regs->dx != r.flags)
+	if (regs->si != r.slot || regs->dx != r.flags)
 		ret = -EINVAL;
 	else if (f->regs_call)
 		ret = r.slot != f->slot || r.flags ? -EINVAL : hop_return_regs_frame(f, r.result);

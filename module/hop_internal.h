@@ -403,6 +403,7 @@ unsigned long hop_policy_probes_missed(void);
 void hop_intercept_arm(struct hop_frame *f);
 void hop_intercept_disarm(struct hop_frame *f);
 bool hop_task_intercepted(struct task_struct *t);
+struct hop_frame *hop_intercepted_frame(void);
 int hop_intercept_init(void);
 void hop_intercept_exit(void);
 

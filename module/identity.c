@@ -360,9 +360,8 @@ void hop_identity_enter(struct hop_frame *f, struct hop_service *svc,
 	hop_swap_identity(f->srv_mm, f->srv_files, f->srv_fs, f->srv_nsproxy,
 			  get_cred(f->srv_cred), get_cred(f->srv_cred));
 	hop_fsgs_write(slot->tls, 0);
-	/* The handler's syscalls pass through hop (a nested hop's already do). */
-	if (!f->outer)
-		hop_intercept_arm(f);
+	/* The handler's syscalls pass through hop. */
+	hop_intercept_arm(f);
 }
 
 /* The part of leaving that never sleeps (the exit hook, see hooks.c). */
@@ -383,8 +382,7 @@ static void hop_identity_restore_core(struct hop_frame *f)
 	put_cred(real_cred);
 	put_cred(cred);
 	hop_rseq_unpark(tsk, &f->rseq);
-	if (!f->outer)
-		hop_intercept_disarm(f);
+	hop_intercept_disarm(f);
 	tsk->sas_ss_sp = f->sas_ss_sp;
 	tsk->sas_ss_size = f->sas_ss_size;
 	tsk->sas_ss_flags = f->sas_ss_flags;

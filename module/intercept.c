@@ -95,28 +95,47 @@ static struct ftrace_ops hop_intercept_ops = {
 		 FTRACE_OPS_FL_PERMANENT,
 };
 
-/* The outermost frame's switch: current's syscalls go through hop from now. */
+/*
+ * A frame's switch: from the outermost one on, current's syscalls go
+ * through hop.  The dispatch range's offset, which the kernel never reads
+ * while len is 0, holds the innermost frame: hop_sys_return() finds it
+ * there without the task hash (engine.c).
+ */
 void hop_intercept_arm(struct hop_frame *f)
 {
 	struct task_struct *tsk = current;
 
+	if (f->outer) {
+		tsk->syscall_dispatch.offset = (unsigned long)f;
+		return;
+	}
 	f->dispatch = tsk->syscall_dispatch;
 	f->dispatch_on = test_syscall_work(SYSCALL_USER_DISPATCH);
 	tsk->syscall_dispatch.selector = hop_intercept_selector;
-	tsk->syscall_dispatch.offset = 0;
+	tsk->syscall_dispatch.offset = (unsigned long)f;
 	tsk->syscall_dispatch.len = 0;
 	tsk->syscall_dispatch.on_dispatch = false;
 	set_task_syscall_work(tsk, SYSCALL_USER_DISPATCH);
 }
 
-/* The outermost frame's leave (also of a dying task): as before the hop. */
+/* A frame's leave (also of a dying task): the outer frame's, or as before the hop. */
 void hop_intercept_disarm(struct hop_frame *f)
 {
 	struct task_struct *tsk = current;
 
+	if (f->outer) {
+		tsk->syscall_dispatch.offset = (unsigned long)f->outer;
+		return;
+	}
 	if (!f->dispatch_on)
 		clear_task_syscall_work(tsk, SYSCALL_USER_DISPATCH);
 	tsk->syscall_dispatch = f->dispatch;
+}
+
+/* Current's innermost frame; only from hop_syscall_intercept(), where it has one. */
+struct hop_frame *hop_intercepted_frame(void)
+{
+	return (struct hop_frame *)current->syscall_dispatch.offset;
 }
 
 int hop_intercept_init(void)

@@ -54,7 +54,7 @@ struct hop_uring_task {
 	struct list_head pending;
 	struct callback_head kick;
 	bool kick_queued;
-	bool deferred;		/* waits for sys_exit, holding a module reference */
+	bool deferred;		/* waits for io_uring_enter()'s return, holding a module reference */
 };
 
 /* Tasks with a deferred kick: lets the io_uring_enter() probe return at once. */
@@ -138,7 +138,7 @@ static void hop_uring_kick_fn(struct callback_head *cb)
 
 	ut->kick_queued = false;
 	if (!(current->flags & PF_EXITING) && hop_in_syscall_body()) {
-		/* Keep the module reference for the kick queued at sys_exit. */
+		/* Keep the module reference for the kick queued at the return. */
 		ut->deferred = true;
 		atomic_inc(&hop_uring_deferred);
 		set_thread_flag(TIF_SIGPENDING);

@@ -137,19 +137,6 @@ static int wait_busy(struct hop_conn *conn, unsigned int busy)
 	return 0;
 }
 
-/* Until @n hops run anywhere (debugfs "frames"), or 10 s; without debugfs, 200 ms. */
-static void wait_frames(int n)
-{
-	long long t0 = hop_test_now_ms();
-
-	if (hop_test_stat("frames") < 0) {
-		usleep(200 * 1000);
-		return;
-	}
-	while (hop_test_stat("frames") < n && hop_test_now_ms() - t0 < 10000)
-		usleep(1000);
-}
-
 /* ---- row: client killed mid-hop ------------------------------------------ */
 
 static void *hop_thread(void *arg)
@@ -208,7 +195,7 @@ TEST_F(srv, client_killed_mid_hop)
 	 * come between): wait until both hops run, or a thread killed in
 	 * between dies before its hop and is no client death.
 	 */
-	wait_frames(2);
+	hop_test_wait_frames(2);
 	ASSERT_EQ(0, kill(child, SIGKILL));
 	ASSERT_EQ(child, waitpid(child, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status));
@@ -245,7 +232,7 @@ TEST_F(srv, server_killed_with_hop_in_flight)
 	 * switch refuses the call (ECONNREFUSED, seen once on 6.12 under load).
 	 * Kill it once the hop runs.
 	 */
-	wait_frames(1);
+	hop_test_wait_frames(1);
 	hop_test_server_stop(&self->srv);	/* SIGKILL and reap */
 	/* The hop in flight finishes: it holds the server's mm and files. */
 	pthread_join(th, &ret);
@@ -365,7 +352,7 @@ TEST_F(srv, signals_held_until_hop_ends)
 	 * the rt kernel, where the window can be preempted).  Wait until the
 	 * hop runs, then well into the handler's 1.5 s sleep.
 	 */
-	wait_frames(1);
+	hop_test_wait_frames(1);
 	usleep(200 * 1000);
 	ASSERT_EQ(0, syscall(SYS_tgkill, getpid(), t.tid, SIGUSR1));
 	usleep(100 * 1000);
@@ -387,7 +374,7 @@ TEST_F(srv, sigstop_sigcont_mid_hop)
 		_exit(hop_call(self->conn, "sleep", 5, (char[8]){ 0 }, 8) == 5 ? 0 : 1);
 	ASSERT_EQ(0, wait_busy(self->conn, 1));
 	/* Into the handler, as above. */
-	wait_frames(1);
+	hop_test_wait_frames(1);
 	usleep(200 * 1000);
 	ASSERT_EQ(0, kill(child, SIGSTOP));
 	ASSERT_EQ(child, waitpid(child, &status, WUNTRACED));

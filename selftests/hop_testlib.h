@@ -149,6 +149,23 @@ static inline long long hop_test_now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/*
+ * Wait (up to 10 s) until at least @n hops are in flight machine-wide
+ * (debugfs "frames"): a test that acts on a hop from outside starts once it
+ * runs, not after a guessed sleep.  Without debugfs: 200 ms, a guess.
+ */
+static inline void hop_test_wait_frames(int n)
+{
+	long long t0 = hop_test_now_ms();
+
+	if (hop_test_stat("frames") < 0) {
+		usleep(200 * 1000);
+		return;
+	}
+	while (hop_test_stat("frames") < n && hop_test_now_ms() - t0 < 10000)
+		usleep(1000);
+}
+
 /* hop_call() with a deadline of @timeout_ms (0: the service's). */
 static inline ssize_t hop_test_call_ms(struct hop_conn *c, const void *req, size_t len,
 				       void *resp, size_t cap, unsigned long long timeout_ms)

@@ -93,7 +93,8 @@ static long run(const char *cmd, void *resp, size_t cap)
 	if (!strcmp(cmd, "euid"))
 		return geteuid();
 	if (!strcmp(cmd, "nap")) {
-		usleep(400 * 1000);
+		/* Long enough for a loaded machine to act on the hop meanwhile. */
+		usleep(1000 * 1000);
 		return 0;
 	}
 	if (!strcmp(cmd, "unshare-files")) {
@@ -449,7 +450,7 @@ TEST_F(srv, sibling_setrlimit_while_hopped_is_busy)
 
 	ASSERT_EQ(0, getrlimit(RLIMIT_FSIZE, &r));
 	ASSERT_EQ(0, pthread_create(&t, NULL, nap_thread, &a));
-	usleep(150 * 1000);
+	hop_test_wait_frames(1);
 	EXPECT_EQ(-1, setrlimit(RLIMIT_FSIZE, &r));
 	EXPECT_EQ(EBUSY, errno);
 	pthread_join(t, NULL);
@@ -720,7 +721,7 @@ TEST_F(srv, sibling_ia32_setrlimit_while_hopped_is_busy)
 		SKIP(return, "no ia32 emulation in this kernel");
 	ASSERT_EQ(0, ret);
 	ASSERT_EQ(0, pthread_create(&t, NULL, nap_thread, &a));
-	usleep(150 * 1000);
+	hop_test_wait_frames(1);
 	EXPECT_EQ(-EBUSY, int80(IA32_NR_SETRLIMIT, RLIMIT_FSIZE, (long)lim));
 	pthread_join(t, NULL);
 	EXPECT_EQ(0, a.result);
@@ -741,7 +742,7 @@ static int tsync_beside_a_hop(const char *name, void *arg)
 	if (hop_connect(&a.conn, name) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
 	    pthread_create(&t, NULL, nap_thread, &a))
 		return 1;
-	usleep(150 * 1000);
+	hop_test_wait_frames(1);
 	r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
 	r = r < 0 ? -errno : 0;
 	pthread_join(t, NULL);
@@ -769,7 +770,7 @@ TEST_F(srv, prlimit_of_a_hopped_process_is_busy)
 
 	ASSERT_EQ(0, getrlimit(RLIMIT_FSIZE, &r));
 	ASSERT_EQ(0, pthread_create(&t, NULL, nap_thread, &a));
-	usleep(150 * 1000);
+	hop_test_wait_frames(1);
 	pid = fork();
 	if (pid == 0)
 		_exit(prlimit(me, RLIMIT_FSIZE, &r, NULL) ? errno : 0);
