@@ -28,8 +28,8 @@
  *
  * What a frame borrows: mmget() on the server mm, one count on the server's
  * files_struct and one user of its fs_struct, one on its nsproxy, the server
- * leader's credentials (one reference kept in srv_cred, two more installed
- * as real_cred and cred), the slot and a service reference.  The caller's own mm/files/fs/cred references stay owned by the
+ * leader's credentials (one reference kept in srv_cred, one more installed
+ * as the task's subjective cred), the slot and a service reference.  The caller's own mm/files/fs/cred references stay owned by the
  * frame while the hop runs and go back to the task on return.
  *
  * Locks, in the order they may nest (outer first)
@@ -189,7 +189,7 @@ struct hop_frame {
 	struct files_struct *files;
 	struct fs_struct *fs;
 	struct nsproxy *nsproxy;
-	const struct cred *real_cred, *cred;
+	const struct cred *cred;	/* the caller's subjective creds (real_cred stays) */
 	sigset_t blocked;
 	struct hop_rseq_saved rseq;
 	unsigned int rseq_cpu;

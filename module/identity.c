@@ -296,14 +296,21 @@ void hop_identity_drop_borrowed(struct hop_frame *f)
 }
 
 /*
- * Swap mm, files, fs, namespaces and credentials; returns nothing because
- * nothing can fail.  The handler cannot replace files, fs or nsproxy itself
- * (unshare, setns are frozen, policy.c), so what leave puts back is exactly
- * what enter installed and the borrowed references are dropped once.
+ * Swap mm, files, fs, namespaces and the subjective credentials; returns
+ * nothing because nothing can fail.  The handler cannot replace files, fs or
+ * nsproxy itself (unshare, setns are frozen, policy.c), so what leave puts
+ * back is exactly what enter installed and the borrowed references are
+ * dropped once.
+ *
+ * Only ->cred, the credentials the task acts with, become the server's (as
+ * override_creds() does).  ->real_cred, those others see and act on it by
+ * (kill_ok_by_cred(), setpriority, /proc/<tid> ownership and status, LSM
+ * object labels), stay the caller's: with the server's there, any process
+ * of the server's user could kill the client in mid-call (review #14).
  */
 static void hop_swap_identity(struct mm_struct *mm, struct files_struct *files,
 			      struct fs_struct *fs, struct nsproxy *nsproxy,
-			      const struct cred *real_cred, const struct cred *cred)
+			      const struct cred *cred)
 {
 	struct task_struct *tsk = current;
 
@@ -314,7 +321,6 @@ static void hop_swap_identity(struct mm_struct *mm, struct files_struct *files,
 	tsk->nsproxy = nsproxy;
 	task_unlock(tsk);
 	/* Only current writes its own credentials; readers use RCU. */
-	rcu_assign_pointer(tsk->real_cred, real_cred);
 	rcu_assign_pointer(tsk->cred, cred);
 }
 
@@ -355,10 +361,9 @@ void hop_identity_enter(struct hop_frame *f, struct hop_service *svc,
 	f->files = tsk->files;
 	f->fs = tsk->fs;
 	f->nsproxy = tsk->nsproxy;
-	f->real_cred = tsk->real_cred;
 	f->cred = tsk->cred;
 	hop_swap_identity(f->srv_mm, f->srv_files, f->srv_fs, f->srv_nsproxy,
-			  get_cred(f->srv_cred), get_cred(f->srv_cred));
+			  get_cred(f->srv_cred));
 	hop_fsgs_write(slot->tls, 0);
 	/* The handler's syscalls pass through hop. */
 	hop_intercept_arm(f);
@@ -368,9 +373,9 @@ void hop_identity_enter(struct hop_frame *f, struct hop_service *svc,
 static void hop_identity_restore_core(struct hop_frame *f)
 {
 	struct task_struct *tsk = current;
-	const struct cred *real_cred = tsk->real_cred, *cred = tsk->cred;
+	const struct cred *cred = tsk->cred;
 
-	hop_swap_identity(f->mm, f->files, f->fs, f->nsproxy, f->real_cred, f->cred);
+	hop_swap_identity(f->mm, f->files, f->fs, f->nsproxy, f->cred);
 	/*
 	 * If the server's last thread exited during the hop, the kernel may have
 	 * made this task the server mm's owner: hand it on as exit_mm() would,
@@ -379,7 +384,6 @@ static void hop_identity_restore_core(struct hop_frame *f)
 	if (hop_mm_owned_by(f->srv_mm, tsk))
 		hop_ksyms.mm_update_next_owner(f->srv_mm);
 	/* put_cred() is safe here: the final free goes through RCU. */
-	put_cred(real_cred);
 	put_cred(cred);
 	hop_rseq_unpark(tsk, &f->rseq);
 	hop_intercept_disarm(f);

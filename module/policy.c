@@ -20,9 +20,13 @@
  *  mm (address space, CR3)        switch    the handler is server code
  *  files (fd table)               switch    the server's fds
  *  fs (cwd, root, umask)          switch    the server's paths
- *  real and effective creds       switch    the server group leader's, read
- *                                           at each call (a server that drops
+ *  credentials the task acts with switch    the server group leader's, read
+ *    (subjective: ->cred)                   at each call (a server that drops
  *                                           privileges after SERVE is honoured)
+ *  credentials others see it by   caller    ->real_cred: kill, setpriority,
+ *    (objective: ->real_cred)               /proc/<tid> (identity.c); with the
+ *                                           server's, its user could kill the
+ *                                           client mid-call
  *  nsproxy (net, ipc, uts, mnt,   switch    the server leader's at each call:
  *    time, cgroup namespaces)               its sockets, names, mounts
  *  FS/GS base, FPU/vector regs    switch    the slot's TLS; an fpstate of the

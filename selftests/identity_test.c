@@ -692,7 +692,20 @@ static long int80(long nr, long a, long b)
 	return ret;
 }
 
+#define IA32_NR_GETPID 20
 #define IA32_NR_SETRLIMIT 75
+
+/* Does this kernel take int $0x80 (no IA32 emulation: #GP, SIGSEGV)?  Asked in a child. */
+static bool have_int80(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(int80(IA32_NR_GETPID, 0, 0) == getpid() ? 0 : 1);
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == 0;
+}
 
 /*
  * The same through a 32-bit syscall: a 64-bit process may make ia32
@@ -709,6 +722,8 @@ TEST_F(srv, sibling_ia32_setrlimit_while_hopped_is_busy)
 	pthread_t t;
 	long ret;
 
+	if (!have_int80())
+		SKIP(return, "no ia32 emulation in this kernel");
 	lim = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT,
 		   -1, 0);
 	ASSERT_NE(MAP_FAILED, lim);
@@ -717,8 +732,6 @@ TEST_F(srv, sibling_ia32_setrlimit_while_hopped_is_busy)
 	lim[0] = r.rlim_cur >= 0xffffffffUL ? 0xffffffffU : (uint32_t)r.rlim_cur;
 	lim[1] = r.rlim_max >= 0xffffffffUL ? 0xffffffffU : (uint32_t)r.rlim_max;
 	ret = int80(IA32_NR_SETRLIMIT, RLIMIT_FSIZE, (long)lim);
-	if (ret == -ENOSYS)
-		SKIP(return, "no ia32 emulation in this kernel");
 	ASSERT_EQ(0, ret);
 	ASSERT_EQ(0, pthread_create(&t, NULL, nap_thread, &a));
 	hop_test_wait_frames(1);
@@ -1159,6 +1172,81 @@ TEST_F(srv, ftrace_cannot_be_switched_off_under_hops)
 	EXPECT_EQ(EBUSY, errno);
 	close(fd);
 	EXPECT_EQ(4, call(self->conn, "echo"));
+}
+
+/* The client of objective_creds_stay_the_callers: uid 1000, naps in a nobody server. */
+static int napping_client(const char *name, void *arg)
+{
+	struct hop_conn *c;
+
+	(void)arg;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000) || hop_connect(&c, name))
+		return 1;
+	return CHILD_RESULT(call(c, "nap"));
+}
+
+/* The "Uid:" line of /proc/@pid/status: real, effective, saved, fs. */
+static int proc_real_uid(pid_t pid)
+{
+	char path[64], line[256];
+	int uid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Uid: %d", &uid) == 1)
+			break;
+	fclose(f);
+	return uid;
+}
+
+/*
+ * Review #14, the other half: while a client hops, others see it with its
+ * own credentials (the objective ones: kill, renice, /proc ownership), and
+ * only the handler acts with the server's (the subjective ones).  main: a
+ * process of the server's user killed a uid-1000 client in mid-call
+ * (kill_ok_by_cred() read the server's uid as the client's), and the
+ * client's /proc status said uid 65534.  Now: EPERM, uid 1000, and the
+ * call ends normally.
+ */
+TEST(objective_creds_stay_the_callers)
+{
+	const char *name = hop_test_name("objcred");
+	int ready[2], status;
+	pid_t srv, client, killer;
+	char x;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to change users");
+	ASSERT_EQ(0, pipe(ready));
+	srv = fork();
+	if (srv == 0)
+		_exit(dropping_server(name, ready));
+	ASSERT_EQ(1, read(ready[0], &x, 1));
+	client = fork();
+	if (client == 0)
+		_exit(napping_client(name, NULL));
+	hop_test_wait_frames(1);
+	EXPECT_EQ(1000, proc_real_uid(client));
+	killer = fork();
+	if (killer == 0) {
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(1);
+		_exit(kill(client, SIGKILL) ? errno : 0);
+	}
+	ASSERT_EQ(killer, waitpid(killer, &status, 0));
+	EXPECT_EQ(EPERM, WEXITSTATUS(status));
+	ASSERT_EQ(client, waitpid(client, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(100, WEXITSTATUS(status));	/* the nap's 0 */
+	kill(srv, SIGKILL);
+	waitpid(srv, &status, 0);
+	close(ready[0]);
+	close(ready[1]);
 }
 
 /* Accounting (review #15): what a service pins, services per user, completions. */
