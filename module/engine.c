@@ -106,6 +106,20 @@ bool hop_task_in_service(struct task_struct *t, struct hop_service *svc)
 	return false;
 }
 
+/*
+ * Hops begun, per chain of hop_tasks.  A guard that lets another task read
+ * @t's files or fs compares it before and after the read (guards.c): a hop
+ * that began in between, and swapped in the server's, moved it.  Bumped
+ * before the frame is published, so before the identity swap, whose
+ * task_lock() orders it for a reader that takes the same lock.
+ */
+static atomic_long_t hop_tasks_gen[1 << HOP_TASKS_BITS];
+
+unsigned long hop_task_gen(struct task_struct *t)
+{
+	return atomic_long_read(&hop_tasks_gen[hash_ptr(t, HOP_TASKS_BITS)]);
+}
+
 static void hop_frame_push(struct hop_frame *f)
 {
 	unsigned long flags;
@@ -115,6 +129,9 @@ static void hop_frame_push(struct hop_frame *f)
 	if (f->outer)
 		hlist_nulls_del_rcu(&f->outer->hnode);
 	hlist_nulls_add_head_rcu(&f->hnode, &hop_tasks[hash_ptr(f->task, HOP_TASKS_BITS)]);
+	/* After the frame: a guard that sees the new count finds the frame too. */
+	smp_wmb();
+	atomic_long_inc(&hop_tasks_gen[hash_ptr(f->task, HOP_TASKS_BITS)]);
 	spin_unlock_irqrestore(&hop_tasks_lock, flags);
 }
 

@@ -20,6 +20,14 @@
 #include <linux/kernel.h>
 #include <linux/kprobes.h>
 #include <linux/file.h>
+#include <linux/llist.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+#include <linux/namei.h>
+#include <linux/path.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include <linux/proc_fs.h>
 #include <linux/sched.h>
 #include "hop_internal.h"
 
@@ -33,6 +41,19 @@ static bool hop_is_hopped(struct task_struct *t)
 	hopped = hop_task_frame(t) != NULL;
 	rcu_read_unlock();
 	return hopped;
+}
+
+/*
+ * Are @t's mm, files, fs and creds (maybe) the server's now?  Hopped (push
+ * to pop) or switched (the dispatch marker: set after the switch, cleared
+ * after the switch back, which comes after the pop), read in that order.
+ */
+static bool hop_is_foreign(struct task_struct *t)
+{
+	if (hop_is_hopped(t))
+		return true;
+	smp_rmb();
+	return hop_task_intercepted(t);
 }
 
 /* LSM hooks: arm the return probe only when current is hopped. */
@@ -52,7 +73,7 @@ static int hop_guard_target_entry(struct kretprobe_instance *ri, struct pt_regs 
 {
 	struct task_struct *target = (struct task_struct *)regs->di;
 
-	return target != current && hop_is_hopped(target) ? 0 : 1;
+	return target != current && hop_is_foreign(target) ? 0 : 1;
 }
 
 static int hop_guard_false(struct kretprobe_instance *ri, struct pt_regs *regs)
@@ -61,14 +82,195 @@ static int hop_guard_false(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
+/*
+ * Guards of functions that read another task's files or fs themselves
+ * (fget_task(), the /proc cwd and root links): "is it hopped?" asked at
+ * entry only would let a hop that begins before the read hand out the
+ * server's (review #12; fault_test racing_fd_opens_never_get_the_servers_file).
+ * So the guard looks at the task's hop count at entry and again at return,
+ * and refuses what was read if the task's identity was foreign at either
+ * end or a hop began in between (hop_task_gen(), bumped when the frame is
+ * pushed, before the identity swap).  Foreign: from the frame's push to its
+ * pop (hop_is_hopped()) or from the switch to the switch back, which ends
+ * after the pop (the dispatch marker, hop_task_intercepted()); read in that
+ * order, each after what the hopping task wrote before it.  The
+ * return probe runs for every call: the calls are rare (/proc links,
+ * pidfd_getfd), a missed one would be a leak.  A task looking at itself is
+ * let through.  The task pointer is only compared, never followed: the
+ * caller's reference may be gone by the return.
+ */
+struct hop_look {
+	struct task_struct *task;
+	unsigned long gen;
+	bool hopped;
+	struct path *path;	/* the /proc links' result */
+};
+
+static void hop_look_begin(struct hop_look *look, struct task_struct *t)
+{
+	look->task = t;
+	look->gen = hop_task_gen(t);
+	smp_rmb();
+	look->hopped = hop_is_foreign(t);
+}
+
+static bool hop_look_moved(const struct hop_look *look)
+{
+	smp_rmb();	/* after the read the guarded function made */
+	return look->hopped || hop_task_gen(look->task) != look->gen ||
+	       hop_is_foreign(look->task);
+}
+
 /* fget_task(task, fd): no file of a hopped task's (the server's) table. */
+static int hop_guard_fget_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct task_struct *t = (struct task_struct *)regs->di;
+
+	if (t == current)
+		return 1;
+	hop_look_begin((struct hop_look *)ri->data, t);
+	return 0;
+}
+
 static int hop_guard_no_file(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct file *file = (struct file *)regs->ax;
 
-	if (file) {
+	if (file && hop_look_moved((struct hop_look *)ri->data)) {
 		fput(file);
 		regs->ax = 0;
+	}
+	return 0;
+}
+
+/*
+ * The task a /proc/<pid> (or .../task/<tid>) directory names, in that proc
+ * mount's pid namespace; NULL if @dir is not one.  Not a reference (see
+ * struct hop_look).
+ */
+static struct task_struct *hop_proc_dir_task(struct dentry *dir)
+{
+	struct task_struct *t;
+	int nr;
+
+	if (kstrtoint(dir->d_name.name, 10, &nr))
+		return NULL;
+	rcu_read_lock();
+	t = pid_task(find_pid_ns(nr, proc_pid_ns(dir->d_sb)), PIDTYPE_PID);
+	rcu_read_unlock();
+	return t;
+}
+
+/* proc_cwd_link(dentry, path) and proc_root_link(): /proc/<pid>/{cwd,root}. */
+static int hop_guard_proc_link_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct dentry *dentry = (struct dentry *)regs->di;
+	struct hop_look *look = (struct hop_look *)ri->data;
+	struct task_struct *t = hop_proc_dir_task(dentry->d_parent);
+
+	/* Not a pid directory: proc_*_link() fails on its own. */
+	if (!t || t == current)
+		return 1;
+	hop_look_begin(look, t);
+	look->path = (struct path *)regs->si;
+	return 0;
+}
+
+/*
+ * The path a refused /proc link had taken: path_put() may sleep, a return
+ * probe may not, so a work item drops it (flushed at unload).
+ */
+struct hop_path_drop {
+	struct llist_node node;
+	struct path path;
+};
+
+static LLIST_HEAD(hop_path_drops);
+
+static void hop_path_drop_fn(struct work_struct *work)
+{
+	struct llist_node *all = llist_del_all(&hop_path_drops);
+	struct hop_path_drop *d, *next;
+
+	llist_for_each_entry_safe(d, next, all, node) {
+		path_put(&d->path);
+		kfree(d);
+	}
+}
+
+static DECLARE_WORK(hop_path_drop_work, hop_path_drop_fn);
+
+static int hop_guard_proc_link_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct hop_look *look = (struct hop_look *)ri->data;
+	struct hop_path_drop *d;
+
+	if (regs->ax || !hop_look_moved(look))
+		return 0;
+	regs->ax = (unsigned long)-EACCES;
+	d = kmalloc(sizeof(*d), GFP_ATOMIC | __GFP_NOWARN);
+	if (!d) {
+		/* Refused all the same: the path's references stay taken. */
+		pr_warn_ratelimited("hop: out of memory dropping a refused /proc link; a path stays pinned\n");
+		return 0;
+	}
+	d->path = *look->path;
+	llist_add(&d->node, &hop_path_drops);
+	schedule_work(&hop_path_drop_work);
+	return 0;
+}
+
+/*
+ * proc_ns_get_link(dentry, inode, done): /proc/<pid>/ns/<name>, the
+ * namespace the task has now; an fd of the server's would let the reader
+ * setns() into it.  On success the path was already handed to the walk,
+ * which drops it when this fails.
+ */
+static int hop_guard_ns_link_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct dentry *dentry = (struct dentry *)regs->di;
+	struct task_struct *t;
+
+	if (!dentry)
+		return 1;	/* RCU walk: -ECHILD, retried with a dentry */
+	t = hop_proc_dir_task(dentry->d_parent->d_parent);
+	if (!t || t == current)
+		return 1;
+	hop_look_begin((struct hop_look *)ri->data, t);
+	return 0;
+}
+
+static int hop_guard_ns_link_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	if (!IS_ERR((void *)regs->ax) && hop_look_moved((struct hop_look *)ri->data))
+		regs->ax = (unsigned long)ERR_PTR(-EACCES);
+	return 0;
+}
+
+/*
+ * mm_access(task, mode): /proc/<tid>/{mem,maps,environ,...} and
+ * process_vm_readv/writev.  It reads the task's mm before it checks
+ * ptrace_may_access(), so a hop that ends in between would hand out the
+ * server's mm to a check that no longer sees a hop.  mmput_async(): this
+ * may be the last reference, and a return probe may not sleep.
+ */
+static int hop_guard_mm_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct task_struct *t = (struct task_struct *)regs->di;
+
+	if (t == current)
+		return 1;
+	hop_look_begin((struct hop_look *)ri->data, t);
+	return 0;
+}
+
+static int hop_guard_mm_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct mm_struct *mm = (struct mm_struct *)regs->ax;
+
+	if (!IS_ERR_OR_NULL(mm) && hop_look_moved((struct hop_look *)ri->data)) {
+		mmput_async(mm);
+		regs->ax = (unsigned long)ERR_PTR(-EACCES);
 	}
 	return 0;
 }
@@ -81,6 +283,9 @@ static int hop_guard_no_file(struct kretprobe_instance *ri, struct pt_regs *regs
  */
 #define HOP_GUARD(sym, entry, ret) { .kp.symbol_name = sym, .entry_handler = entry, \
 				    .handler = ret, .maxactive = 512 }
+#define HOP_LOOK_GUARD(sym, entry, ret) { .kp.symbol_name = sym, .entry_handler = entry, \
+					 .handler = ret, .maxactive = 512, \
+					 .data_size = sizeof(struct hop_look) }
 
 static struct kretprobe hop_guards[] = {
 	HOP_GUARD("security_task_alloc", hop_guard_current_entry, hop_guard_eperm),
@@ -92,7 +297,11 @@ static struct kretprobe hop_guards[] = {
 	HOP_GUARD("ptrace_may_access", hop_guard_target_entry, hop_guard_false),
 	/* ptrace_attach() calls the static __ptrace_may_access(): its LSM hook. */
 	HOP_GUARD("security_ptrace_access_check", hop_guard_target_entry, hop_guard_eperm),
-	HOP_GUARD("fget_task", hop_guard_target_entry, hop_guard_no_file),
+	HOP_LOOK_GUARD("fget_task", hop_guard_fget_entry, hop_guard_no_file),
+	HOP_LOOK_GUARD("proc_cwd_link", hop_guard_proc_link_entry, hop_guard_proc_link_ret),
+	HOP_LOOK_GUARD("proc_root_link", hop_guard_proc_link_entry, hop_guard_proc_link_ret),
+	HOP_LOOK_GUARD("proc_ns_get_link", hop_guard_ns_link_entry, hop_guard_ns_link_ret),
+	HOP_LOOK_GUARD("mm_access", hop_guard_mm_entry, hop_guard_mm_ret),
 };
 
 /*
@@ -114,7 +323,7 @@ bool hop_guards_hold(void)
 	}
 	/*
 	 * Every hop asks, so the common answer is one branch: the counters
-	 * are ORed without a test each, in a loop unrolled into 18 loads
+	 * are ORed without a test each, in a loop unrolled into two loads a probe
 	 * (they only ever grow, and any non-zero one fails), and only a miss
 	 * walks them again for a name.
 	 */
@@ -158,4 +367,5 @@ void hop_guards_exit(void)
 	for (i = 0; i < ARRAY_SIZE(hop_guards); i++)
 		rps[i] = &hop_guards[i];
 	unregister_kretprobes(rps, ARRAY_SIZE(rps));
+	flush_work(&hop_path_drop_work);
 }

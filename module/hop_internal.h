@@ -367,6 +367,7 @@ long hop_sys_return(struct pt_regs *regs);
 /* hop_call.flags bit the kernel sets for HOP_IOC_CALL_REGS (never from user space). */
 #define HOP_CALL_INTERNAL_REGS	(1U << 31)
 struct hop_frame *hop_task_frame(struct task_struct *t);
+unsigned long hop_task_gen(struct task_struct *t);
 bool hop_task_in_service(struct task_struct *t, struct hop_service *svc);
 void hop_request_abort(struct hop_frame *f, enum hop_abort_reason why, int sig);
 void hop_frames_unwind_dying(bool can_sleep);

@@ -56,7 +56,7 @@ static const char hop_intercept_block = SYSCALL_DISPATCH_FILTER_BLOCK;
 /* Is @t's Syscall User Dispatch the hop's own (policy.c lets that one hop on)? */
 bool hop_task_intercepted(struct task_struct *t)
 {
-	return t->syscall_dispatch.selector == hop_intercept_selector;
+	return READ_ONCE(t->syscall_dispatch.selector) == hop_intercept_selector;
 }
 
 /*

@@ -16,6 +16,7 @@
 #include <sys/uio.h>
 #include <sys/syscall.h>
 #include <linux/futex.h>
+#include <sys/stat.h>
 #include "kselftest_harness.h"
 #include "hop_testlib.h"
 
@@ -34,6 +35,12 @@ static void map_sentinel(void)
 	memset(p, SENTINEL_BYTE, 4096);
 	/* A server file at a number the clients never use. */
 	if (dup2(open("/dev/null", O_RDONLY), SERVER_FD) != SERVER_FD)
+		_exit(3);
+	/* A server cwd no client has (racing_cwd_reads_never_see_the_servers). */
+	if (chdir("/dev"))
+		_exit(3);
+	/* And a network namespace (racing_ns_opens_never_get_the_servers); root only. */
+	if (geteuid() == 0 && unshare(CLONE_NEWNET))
 		_exit(3);
 }
 
@@ -435,8 +442,8 @@ TEST_F(srv, sibling_cannot_reach_server_through_hopped_thread)
 
 	ASSERT_EQ(0, pthread_create(&th, NULL, signalled_thread, &t));
 	ASSERT_EQ(0, wait_busy(self->conn, 1));
-	/* The slot is claimed just before the switch: give it time to finish. */
-	usleep(200 * 1000);
+	/* The slot is claimed just before the switch: wait for the hop itself. */
+	hop_test_wait_frames(1);
 	/* Thread t is inside the server now. */
 	snprintf(path, sizeof(path), "/proc/self/task/%d/mem", t.tid);
 	fd = open(path, O_RDONLY);
@@ -456,6 +463,165 @@ TEST_F(srv, sibling_cannot_reach_server_through_hopped_thread)
 	EXPECT_EQ(5, t.result);
 }
 
+/* Hops as fast as it can until told to stop. */
+struct racer {
+	struct hop_conn *conn;
+	volatile int stop;
+	volatile pid_t tid;
+	long hops;
+};
+
+static void *racing_hops(void *arg)
+{
+	struct racer *r = arg;
+
+	r->tid = gettid();
+	while (!r->stop) {
+		hop_call(r->conn, "ok", 2, (char[8]){ 0 }, 8);
+		r->hops++;
+	}
+	return NULL;
+}
+
+/*
+ * Review #12: the fd guard asked "is the target hopped?" when fget_task()
+ * was entered, and the task's table was read after, so a hop that began in
+ * between handed out the server's file.  A sibling opens
+ * /proc/self/task/<tid>/fd/77 (the server's fd; not the client's) in a loop
+ * for 3 s while the thread hops in a loop.  main: opened it (leaks > 0).
+ * Now: never.
+ */
+TEST_F(srv, racing_fd_opens_never_get_the_servers_file)
+{
+	struct racer r = { .conn = self->conn };
+	int fd, leaks = 0, tries = 0;
+	char path[96];
+	long long t0;
+	pthread_t th;
+
+	ASSERT_EQ(-1, fcntl(SERVER_FD, F_GETFD));	/* not the client's */
+	ASSERT_EQ(0, pthread_create(&th, NULL, racing_hops, &r));
+	while (!r.tid)
+		usleep(1000);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/fd/%d", r.tid, SERVER_FD);
+	for (t0 = hop_test_now_ms(); hop_test_now_ms() - t0 < 3000; tries++) {
+		fd = open(path, O_RDONLY);
+		if (fd >= 0) {
+			leaks++;
+			close(fd);
+		}
+	}
+	r.stop = 1;
+	pthread_join(th, NULL);
+	TH_LOG("%d opens, %ld hops, %d got the server's file", tries, r.hops, leaks);
+	EXPECT_GT(r.hops, 0);
+	EXPECT_EQ(0, leaks);
+}
+
+/*
+ * The same race for /proc/<tid>/cwd: checked by ptrace_may_access(), read by
+ * proc_cwd_link() after.  The server's cwd is /dev.  main: some readlinks
+ * said /dev.  Now: never (EACCES while hopped, the client's cwd otherwise).
+ */
+TEST_F(srv, racing_cwd_reads_never_see_the_servers)
+{
+	struct racer r = { .conn = self->conn };
+	char path[96], link[256], own[256];
+	int leaks = 0, tries = 0;
+	long long t0;
+	pthread_t th;
+	ssize_t n;
+
+	ASSERT_NE(NULL, getcwd(own, sizeof(own)));
+	ASSERT_NE(0, strcmp(own, "/dev"));
+	ASSERT_EQ(0, pthread_create(&th, NULL, racing_hops, &r));
+	while (!r.tid)
+		usleep(1000);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/cwd", r.tid);
+	for (t0 = hop_test_now_ms(); hop_test_now_ms() - t0 < 3000; tries++) {
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n > 0) {
+			link[n] = 0;
+			leaks += !strcmp(link, "/dev");
+		}
+	}
+	r.stop = 1;
+	pthread_join(th, NULL);
+	TH_LOG("%d readlinks, %ld hops, %d said /dev", tries, r.hops, leaks);
+	EXPECT_GT(r.hops, 0);
+	EXPECT_EQ(0, leaks);
+}
+
+/*
+ * The same race through mm_access(), which takes the task's mm before it
+ * asks ptrace_may_access(): a hop ending in between (popped, the mm not yet
+ * switched back) handed the server's mm to a check that saw no hop.  A
+ * sibling reads the server-only SENTINEL_ADDR with process_vm_readv() in a
+ * loop.  main: some reads returned the server's byte.  Now: never.
+ */
+TEST_F(srv, racing_vm_reads_never_see_the_servers_memory)
+{
+	struct racer r = { .conn = self->conn };
+	int leaks = 0, tries = 0;
+	struct iovec local, remote;
+	long long t0;
+	pthread_t th;
+	unsigned char byte;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, racing_hops, &r));
+	while (!r.tid)
+		usleep(1000);
+	local = (struct iovec){ .iov_base = &byte, .iov_len = 1 };
+	remote = (struct iovec){ .iov_base = SENTINEL_ADDR, .iov_len = 1 };
+	for (t0 = hop_test_now_ms(); hop_test_now_ms() - t0 < 3000; tries++) {
+		byte = 0;
+		if (process_vm_readv(r.tid, &local, 1, &remote, 1, 0) == 1 && byte == SENTINEL_BYTE)
+			leaks++;
+	}
+	r.stop = 1;
+	pthread_join(th, NULL);
+	TH_LOG("%d reads, %ld hops, %d got the server's byte", tries, r.hops, leaks);
+	EXPECT_GT(r.hops, 0);
+	EXPECT_EQ(0, leaks);
+}
+
+/*
+ * The same race for /proc/<tid>/ns/net: checked by ptrace_may_access(), the
+ * namespace taken by proc_ns_get_link() after; an fd of the server's netns
+ * would let the reader setns() into it.  The server has a netns of its own.
+ * main: some opens gave the server's (another inode than ours).  Now: never.
+ */
+TEST_F(srv, racing_ns_opens_never_get_the_servers)
+{
+	struct racer r = { .conn = self->conn };
+	int fd, leaks = 0, tries = 0;
+	struct stat own, st;
+	char path[96];
+	long long t0;
+	pthread_t th;
+
+	if (geteuid() != 0)
+		SKIP(return, "the server needs root for a netns of its own");
+	ASSERT_EQ(0, stat("/proc/self/ns/net", &own));
+	ASSERT_EQ(0, pthread_create(&th, NULL, racing_hops, &r));
+	while (!r.tid)
+		usleep(1000);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/ns/net", r.tid);
+	for (t0 = hop_test_now_ms(); hop_test_now_ms() - t0 < 3000; tries++) {
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		if (!fstat(fd, &st) && st.st_ino != own.st_ino)
+			leaks++;
+		close(fd);
+	}
+	r.stop = 1;
+	pthread_join(th, NULL);
+	TH_LOG("%d opens, %ld hops, %d got the server's netns", tries, r.hops, leaks);
+	EXPECT_GT(r.hops, 0);
+	EXPECT_EQ(0, leaks);
+}
+
 TEST_F(srv, other_process_cannot_ptrace_hopped_task)
 {
 	pid_t child;
@@ -465,7 +631,7 @@ TEST_F(srv, other_process_cannot_ptrace_hopped_task)
 	if (child == 0)
 		_exit(hop_call(self->conn, "sleep", 5, (char[8]){ 0 }, 8) == 5 ? 0 : 1);
 	ASSERT_EQ(0, wait_busy(self->conn, 1));
-	usleep(200 * 1000);
+	hop_test_wait_frames(1);
 	EXPECT_EQ(-1, ptrace(PTRACE_SEIZE, child, NULL, NULL));
 	EXPECT_EQ(EPERM, errno);
 	ASSERT_EQ(child, waitpid(child, &status, 0));
