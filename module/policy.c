@@ -70,8 +70,11 @@
  *                                           path made the call (uring.c)
  *  signal handlers (sighand)      freeze    rt_sigaction, rt_sigreturn,
  *                                           sigaltstack: they outlive the hop
- *  signal mask below the hop's    freeze    what rt_sigprocmask unblocks is
- *                                           blocked again before it returns;
+ *  signal mask                    freeze    rt_sigprocmask answers and
+ *                                           changes nothing: no unblocking,
+ *                                           and no blocking of the fault
+ *                                           signals (a blocked fault would
+ *                                           reset the caller's sigaction);
  *                                           ppoll/pselect6/epoll_pwait only
  *                                           without a wait mask (EPERM)
  *  pending signals of the caller  freeze    rt_sigtimedwait, rt_sigsuspend,
@@ -220,9 +223,8 @@ static bool hop_pid_is_own_group(pid_t nr)
 }
 
 /*
- * The handler's mask may grow but never drop a signal the hop blocks:
- * rt_sigprocmask() is done here for a hopped task (hop_hopped_sigprocmask()),
- * with the hop's signals kept blocked whatever it asks.  glibc's own
+ * The handler's mask is the hop's: rt_sigprocmask() is answered here for a
+ * hopped task and changes nothing (hop_hopped_sigprocmask()).  glibc's own
  * SIG_SETMASK always clears its two internal signals, so refusing would
  * break every libc function that saves and restores the mask.  The syscalls
  * that install a temporary mask for a wait (ppoll, pselect6, epoll_pwait*)
@@ -309,34 +311,33 @@ static bool hop_self_signal(long nr, const struct pt_regs *regs)
 }
 
 /*
- * rt_sigprocmask() of a hopped task, done here: what it would unblock of the
- * hop's mask stays blocked (see hop_no_wait_sigmask()).  The same checks and
- * results as the kernel's own, in the same order.
+ * rt_sigprocmask() of a hopped task, done here: the mask stays the hop's.
+ * Unblocking would let a caller's signal run in the handler with the
+ * caller's sigaction; blocking one of the fault signals the hop leaves
+ * deliverable would make the kernel force the fault through by resetting
+ * its action, which is the caller's, to SIG_DFL.  Everything else the hop's
+ * mask already blocks.  So the call is checked and answered as the kernel
+ * would (the old mask, EINVAL, EFAULT) and changes nothing.
  */
 static long hop_hopped_sigprocmask(const struct pt_regs *regs)
 {
 	sigset_t __user *nset = (sigset_t __user *)regs->si;
 	sigset_t __user *oset = (sigset_t __user *)regs->dx;
 	sigset_t old = current->blocked, new;
-	int err;
 
 	if (regs->r10 != sizeof(sigset_t))
 		return -EINVAL;
 	if (nset) {
 		if (copy_from_user(&new, nset, sizeof(new)))
 			return -EFAULT;
-		sigdelsetmask(&new, sigmask(SIGKILL) | sigmask(SIGSTOP));
 		switch ((int)regs->di) {
+		case SIG_BLOCK:
 		case SIG_UNBLOCK:
-			sigandnsets(&new, &new, &hop_hop_blocked);
-			break;
 		case SIG_SETMASK:
-			sigorsets(&new, &new, &hop_hop_blocked);
 			break;
+		default:
+			return -EINVAL;
 		}
-		err = sigprocmask((int)regs->di, &new, NULL);
-		if (err)
-			return err;
 	}
 	if (oset && copy_to_user(oset, &old, sizeof(old)))
 		return -EFAULT;

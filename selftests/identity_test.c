@@ -44,6 +44,8 @@
 static volatile int marker;		/* set by a signal handler, wherever it runs */
 static volatile long client_var = 1;	/* what a handler must not reach in the client */
 static int listen_port;			/* the server's 127.0.0.1 listener */
+/* Not a constant, so the compiler does not see the fault coming. */
+static volatile int *volatile fault_address = (int *)16;
 
 static void on_signal(int sig)
 {
@@ -153,6 +155,22 @@ static long run(const char *cmd, void *resp, size_t cap)
 
 		sigemptyset(&set);
 		return ppoll(NULL, 0, &ts, &set) < 0 ? -errno : 0;
+	}
+	if (!strcmp(cmd, "sigbadhow")) {
+		sigset_t set;
+
+		sigemptyset(&set);
+		return syscall(SYS_rt_sigprocmask, 99, &set, NULL, sizeof(set)) ? -errno : 0;
+	}
+	if (!strcmp(cmd, "segv-blocked")) {
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGSEGV);
+		if (sigprocmask(SIG_BLOCK, &set, NULL))
+			return -errno;
+		*fault_address = 1;	/* a fault, with SIGSEGV blocked */
+		return 0;
 	}
 	if (!strcmp(cmd, "sigblock")) {
 		sigset_t set, old;
@@ -616,16 +634,43 @@ TEST_F(srv, handler_raise_is_a_fault)
 }
 
 /*
- * Freeze row: the handler may block more signals but never unblock one
- * (main: SIGUSR1 was unblocked, and a pending one would have been
- * delivered in the handler with the client's sigaction), and may not wait
+ * Freeze row: the handler's sigprocmask() changes nothing, but answers as
+ * the kernel would (main: SIGUSR1 was unblocked, and a pending one would
+ * have been delivered in the handler with the client's sigaction; blocking:
+ * handler_cannot_reset_the_clients_fault_handler), and it may not wait
  * under a mask of its own.
  */
-TEST_F(srv, handler_sigprocmask_may_only_block)
+TEST_F(srv, handler_sigprocmask_leaves_the_hops_mask)
 {
 	EXPECT_EQ(1, call(self->conn, "sigunblock"));
 	EXPECT_EQ(0, call(self->conn, "sigblock"));
+	EXPECT_EQ(-EINVAL, call(self->conn, "sigbadhow"));
 	EXPECT_EQ(-EPERM, call(self->conn, "ppoll-mask"));
+}
+
+static void client_segv_handler(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * Freeze row: a handler that blocks a fault signal and then faults.  The
+ * kernel forces a blocked fault signal through by resetting its action to
+ * SIG_DFL, and the action is the client's (sighand is not switched).  main:
+ * the client's own SIGSEGV handler was gone after the call.  Now: the hop's
+ * mask stays as it is (rt_sigprocmask reports it and changes nothing), the
+ * fault aborts the hop as any fault, and the client's handler stays.
+ */
+TEST_F(srv, handler_cannot_reset_the_clients_fault_handler)
+{
+	struct sigaction sa = { .sa_handler = client_segv_handler }, now;
+
+	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, NULL));
+	EXPECT_EQ(-ECONNABORTED, call(self->conn, "segv-blocked"));
+	ASSERT_EQ(0, sigaction(SIGSEGV, NULL, &now));
+	EXPECT_EQ((void *)client_segv_handler, (void *)now.sa_handler);
+	signal(SIGSEGV, SIG_DFL);
+	EXPECT_EQ(4, call(self->conn, "echo"));
 }
 
 /*
