@@ -56,6 +56,9 @@
  *  hardware breakpoints           refuse    EPERM: ptrace_bps left behind
  *  perf events on the task        refuse    EPERM: samples would record the
  *                                           handler's registers and stack
+ *  a fault signal ignored         refuse    EPERM: SEGV, BUS, ILL, FPE, TRAP,
+ *                                           SYS; a handler's fault would
+ *                                           reset the caller's SIG_IGN
  *  personality                    refuse    EPERM unless equal to the server's
  *                                           (READ_IMPLIES_EXEC, layout flags)
  *  rlimits FSIZE, NOFILE, AS,     refuse    EPERM if the caller's soft limit
@@ -427,6 +430,23 @@ unsigned long hop_policy_probes_missed(void)
 }
 
 /*
+ * Does @tsk ignore a signal a handler's fault raises?  The kernel forces an
+ * ignored (or blocked) fault signal through by resetting its action to
+ * SIG_DFL (force_sig_info_to_task()), and the action is the caller's: a
+ * server could take back the caller's choice.  Read without the siglock:
+ * a sibling that changes it meanwhile changes its own process's state.
+ */
+static bool hop_ignores_a_fault_signal(struct task_struct *tsk)
+{
+	const struct k_sigaction *a = tsk->sighand->action;
+
+#define HOP_IGN(sig) (READ_ONCE(a[(sig) - 1].sa.sa_handler) == SIG_IGN)
+	return HOP_IGN(SIGSEGV) | HOP_IGN(SIGBUS) | HOP_IGN(SIGILL) | HOP_IGN(SIGFPE) |
+	       HOP_IGN(SIGTRAP) | HOP_IGN(SIGSYS);
+#undef HOP_IGN
+}
+
+/*
  * The refusals of the table above that the caller's own state decides.
  * Called by the caller itself, before anything is changed; @srv is the
  * server's group leader.
@@ -437,6 +457,8 @@ int hop_policy_check_caller(struct task_struct *srv)
 	const struct rlimit *mine = tsk->signal->rlim, *theirs = srv->signal->rlim;
 
 	if (tsk->seccomp.mode != SECCOMP_MODE_DISABLED)
+		return -EPERM;
+	if (hop_ignores_a_fault_signal(tsk))
 		return -EPERM;
 	/* A nested hop's caller is a handler, with the hop's own (intercept.c). */
 	if (test_syscall_work(SYSCALL_USER_DISPATCH) && !hop_task_intercepted(tsk))

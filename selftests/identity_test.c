@@ -156,6 +156,10 @@ static long run(const char *cmd, void *resp, size_t cap)
 		sigemptyset(&set);
 		return ppoll(NULL, 0, &ts, &set) < 0 ? -errno : 0;
 	}
+	if (!strcmp(cmd, "segv")) {
+		*fault_address = 1;
+		return 0;
+	}
 	if (!strcmp(cmd, "sigbadhow")) {
 		sigset_t set;
 
@@ -669,6 +673,25 @@ TEST_F(srv, handler_cannot_reset_the_clients_fault_handler)
 	EXPECT_EQ(-ECONNABORTED, call(self->conn, "segv-blocked"));
 	ASSERT_EQ(0, sigaction(SIGSEGV, NULL, &now));
 	EXPECT_EQ((void *)client_segv_handler, (void *)now.sa_handler);
+	signal(SIGSEGV, SIG_DFL);
+	EXPECT_EQ(4, call(self->conn, "echo"));
+}
+
+/*
+ * Refuse row: a client that ignores a fault signal.  The kernel forces an
+ * ignored fault signal through the same way, by resetting the (client's)
+ * action to SIG_DFL.  main: the call failed ECONNABORTED and left the
+ * client's SIG_IGN for SIGSEGV reset to SIG_DFL.  Now: EPERM before the hop,
+ * and the client's choice stays.
+ */
+TEST_F(srv, client_ignoring_a_fault_signal_is_refused)
+{
+	struct sigaction now;
+
+	ASSERT_NE(SIG_ERR, signal(SIGSEGV, SIG_IGN));
+	EXPECT_EQ(-EPERM, call(self->conn, "segv"));
+	ASSERT_EQ(0, sigaction(SIGSEGV, NULL, &now));
+	EXPECT_EQ(SIG_IGN, now.sa_handler);
 	signal(SIGSEGV, SIG_DFL);
 	EXPECT_EQ(4, call(self->conn, "echo"));
 }
