@@ -178,7 +178,13 @@ static ssize_t fuzz_handler(void *ctx, const void *req, size_t len, void *resp, 
 			.flags = rnd(&hseed, 4) ? 0 : rnd(&hseed, 2) ? 1u << rnd(&hseed, 32) : 0xffffffffu,
 		};
 
-		ioctl(svc_fd, HOP_IOC_RETURN, &ret);	/* ends the hop or fails: both fine */
+		/* Ends the hop or fails: both fine.  The ioctl or the syscall, high bits too. */
+		if (rnd(&hseed, 2))
+			ioctl(svc_fd, HOP_IOC_RETURN, &ret);
+		else
+			syscall(HOP_SYSCALL_RETURN, ret.result,
+				rnd(&hseed, 4) ? (long)ret.slot : (long)ret.slot | 1L << (32 + rnd(&hseed, 31)),
+				rnd(&hseed, 4) ? (long)ret.flags : (long)ret.flags | 1L << (32 + rnd(&hseed, 31)));
 		break;
 	}
 	case 10: {				/* other ioctls from inside the hop */
