@@ -97,9 +97,10 @@ static struct ftrace_ops hop_intercept_ops = {
 
 /*
  * A frame's switch: from the outermost one on, current's syscalls go
- * through hop.  The dispatch range's offset, which the kernel never reads
- * while len is 0, holds the innermost frame: hop_sys_return() finds it
- * there without the task hash (engine.c).
+ * through hop.  The dispatch range's offset, which decides nothing while
+ * len is 0 (the kernel's "ip - offset < len" is never true), holds the
+ * innermost frame: hop_sys_return() finds it there without the task hash
+ * (engine.c).
  */
 void hop_intercept_arm(struct hop_frame *f)
 {

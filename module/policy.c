@@ -117,8 +117,9 @@
  * The freeze rows are enforced for the hopped task alone: from the switch to
  * the leave its syscalls pass through hop_policy_handler_syscall() before
  * they run (intercept.c; ptrace and seccomp would have run first, and a
- * hopped task has neither).  A denied syscall never runs: orig_ax becomes
- * -1 and ax the error, as seccomp does.  Other tasks' syscalls do not pass
+ * hopped task has neither).  A denied syscall never runs: it is skipped
+ * with ax the error, as seccomp's SECCOMP_RET_ERRNO skips one.  Other
+ * tasks' syscalls do not pass
  * through hop at all; the rows about them (setrlimit/prlimit, seccomp TSYNC
  * on a process with a hopped thread) are kprobes on do_prlimit() and
  * do_seccomp(), which only those calls reach.  The interception fails
@@ -348,10 +349,9 @@ static long hop_hopped_sigprocmask(const struct pt_regs *regs)
 }
 
 /*
- * A syscall of a hopped task (intercept.c): HOP_SYSCALL_RUN lets it run,
- * anything else is its result, and it does not run (seccomp's
- * SECCOMP_RET_ERRNO).  The handler list,
- * 64-bit syscalls only.
+ * A syscall of a hopped task (intercept.c), judged by the handler list,
+ * 64-bit syscalls only: HOP_SYSCALL_RUN lets it run; anything else is its
+ * result, and it does not run.
  */
 long hop_policy_handler_syscall(struct pt_regs *regs, long nr)
 {
