@@ -26,7 +26,8 @@
 #          cut under -icount in about a minute (make bench ICOUNT=1
 #          BENCH_MODE=hop); the insn mode has the same cells among the rest.
 #          Then null-syscall and futex while a hop service exists (and
-#          futex without): the tax hop's syscall probes put on other tasks.
+#          futex without): what a service costs other tasks (nothing since
+#          the syscall probes went, intercept.c; the cells check it stays so).
 #   sqlite hopbench --workload sqlite (bench/w_sqlite.c): point reads and
 #          updates of a 100,000-row SQLite table, Zipf keys, over hop, unix
 #          and futex, 1, 2, 4 and 8 clients, all on CPU 0.
@@ -336,9 +337,11 @@ run_memory() {
 	done
 }
 
-# What a hop service costs tasks that never hop: while one exists, hop.ko's
-# probes sit on the sys_enter/sys_exit tracepoints, which puts every task
-# on the kernel's slow syscall path (policy.c).  The same cells as without
+# What a hop service costs tasks that never hop.  While hop.ko's probes sat
+# on the sys_enter/sys_exit tracepoints, every task took the kernel's slow
+# syscall path (+95 instructions a syscall); now only a hopped task's
+# syscalls pass through hop (intercept.c), and these cells show that a
+# service costs the others nothing.  The same cells as without
 # a service (null-syscall, futex at 64 B: run_floors and the caller have
 # those), with examples/echo-server serving "hop-bench-tax" in the
 # background; the condition says so.
