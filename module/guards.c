@@ -121,8 +121,11 @@ static bool hop_look_moved(const struct hop_look *look)
 	       hop_is_foreign(look->task);
 }
 
-/* fget_task(task, fd): no file of a hopped task's (the server's) table. */
-static int hop_guard_fget_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+/*
+ * The entry of a look guard whose function takes the task first:
+ * fget_task(task, fd) and mm_access(task, mode).
+ */
+static int hop_guard_look_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct task_struct *t = (struct task_struct *)regs->di;
 
@@ -132,6 +135,7 @@ static int hop_guard_fget_entry(struct kretprobe_instance *ri, struct pt_regs *r
 	return 0;
 }
 
+/* fget_task(): no file of a hopped task's (the server's) table. */
 static int hop_guard_no_file(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct file *file = (struct file *)regs->ax;
@@ -254,16 +258,6 @@ static int hop_guard_ns_link_ret(struct kretprobe_instance *ri, struct pt_regs *
  * server's mm to a check that no longer sees a hop.  mmput_async(): this
  * may be the last reference, and a return probe may not sleep.
  */
-static int hop_guard_mm_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct task_struct *t = (struct task_struct *)regs->di;
-
-	if (t == current)
-		return 1;
-	hop_look_begin((struct hop_look *)ri->data, t);
-	return 0;
-}
-
 static int hop_guard_mm_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct mm_struct *mm = (struct mm_struct *)regs->ax;
@@ -297,11 +291,11 @@ static struct kretprobe hop_guards[] = {
 	HOP_GUARD("ptrace_may_access", hop_guard_target_entry, hop_guard_false),
 	/* ptrace_attach() calls the static __ptrace_may_access(): its LSM hook. */
 	HOP_GUARD("security_ptrace_access_check", hop_guard_target_entry, hop_guard_eperm),
-	HOP_LOOK_GUARD("fget_task", hop_guard_fget_entry, hop_guard_no_file),
+	HOP_LOOK_GUARD("fget_task", hop_guard_look_entry, hop_guard_no_file),
 	HOP_LOOK_GUARD("proc_cwd_link", hop_guard_proc_link_entry, hop_guard_proc_link_ret),
 	HOP_LOOK_GUARD("proc_root_link", hop_guard_proc_link_entry, hop_guard_proc_link_ret),
 	HOP_LOOK_GUARD("proc_ns_get_link", hop_guard_ns_link_entry, hop_guard_ns_link_ret),
-	HOP_LOOK_GUARD("mm_access", hop_guard_mm_entry, hop_guard_mm_ret),
+	HOP_LOOK_GUARD("mm_access", hop_guard_look_entry, hop_guard_mm_ret),
 };
 
 /*

@@ -483,6 +483,52 @@ static void *racing_hops(void *arg)
 	return NULL;
 }
 
+/* What one look at the hopping thread @tid got: 1 if it was the server's. */
+typedef int (*race_look_fn)(pid_t tid, void *arg);
+
+struct race_result {
+	int tries, leaks;
+	long hops;
+};
+
+/*
+ * The sibling's side of the review #12 races: @look at a thread of ours
+ * that hops in a loop, again and again for 3 s.  -1 if the thread could
+ * not be started.
+ */
+static int race(struct hop_conn *conn, race_look_fn look, void *arg, struct race_result *res)
+{
+	struct racer r = { .conn = conn };
+	long long t0;
+	pthread_t th;
+
+	*res = (struct race_result){ 0 };
+	if (pthread_create(&th, NULL, racing_hops, &r))
+		return -1;
+	while (!r.tid)
+		usleep(1000);
+	for (t0 = hop_test_now_ms(); hop_test_now_ms() - t0 < 3000; res->tries++)
+		res->leaks += look(r.tid, arg);
+	r.stop = 1;
+	pthread_join(th, NULL);
+	res->hops = r.hops;
+	return 0;
+}
+
+static int open_server_fd(pid_t tid, void *arg)
+{
+	char path[96];
+	int fd;
+
+	(void)arg;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/fd/%d", tid, SERVER_FD);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
 /*
  * Review #12: the fd guard asked "is the target hopped?" when fget_task()
  * was entered, and the task's table was read after, so a hop that began in
@@ -493,29 +539,27 @@ static void *racing_hops(void *arg)
  */
 TEST_F(srv, racing_fd_opens_never_get_the_servers_file)
 {
-	struct racer r = { .conn = self->conn };
-	int fd, leaks = 0, tries = 0;
-	char path[96];
-	long long t0;
-	pthread_t th;
+	struct race_result res;
 
 	ASSERT_EQ(-1, fcntl(SERVER_FD, F_GETFD));	/* not the client's */
-	ASSERT_EQ(0, pthread_create(&th, NULL, racing_hops, &r));
-	while (!r.tid)
-		usleep(1000);
-	snprintf(path, sizeof(path), "/proc/self/task/%d/fd/%d", r.tid, SERVER_FD);
-	for (t0 = hop_test_now_ms(); hop_test_now_ms() - t0 < 3000; tries++) {
-		fd = open(path, O_RDONLY);
-		if (fd >= 0) {
-			leaks++;
-			close(fd);
-		}
-	}
-	r.stop = 1;
-	pthread_join(th, NULL);
-	TH_LOG("%d opens, %ld hops, %d got the server's file", tries, r.hops, leaks);
-	EXPECT_GT(r.hops, 0);
-	EXPECT_EQ(0, leaks);
+	ASSERT_EQ(0, race(self->conn, open_server_fd, NULL, &res));
+	TH_LOG("%d opens, %ld hops, %d got the server's file", res.tries, res.hops, res.leaks);
+	EXPECT_GT(res.hops, 0);
+	EXPECT_EQ(0, res.leaks);
+}
+
+static int read_cwd_is_dev(pid_t tid, void *arg)
+{
+	char path[96], link[256];
+	ssize_t n;
+
+	(void)arg;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/cwd", tid);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return 0;
+	link[n] = 0;
+	return !strcmp(link, "/dev");
 }
 
 /*
@@ -525,31 +569,25 @@ TEST_F(srv, racing_fd_opens_never_get_the_servers_file)
  */
 TEST_F(srv, racing_cwd_reads_never_see_the_servers)
 {
-	struct racer r = { .conn = self->conn };
-	char path[96], link[256], own[256];
-	int leaks = 0, tries = 0;
-	long long t0;
-	pthread_t th;
-	ssize_t n;
+	struct race_result res;
+	char own[256];
 
 	ASSERT_NE(NULL, getcwd(own, sizeof(own)));
 	ASSERT_NE(0, strcmp(own, "/dev"));
-	ASSERT_EQ(0, pthread_create(&th, NULL, racing_hops, &r));
-	while (!r.tid)
-		usleep(1000);
-	snprintf(path, sizeof(path), "/proc/self/task/%d/cwd", r.tid);
-	for (t0 = hop_test_now_ms(); hop_test_now_ms() - t0 < 3000; tries++) {
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n > 0) {
-			link[n] = 0;
-			leaks += !strcmp(link, "/dev");
-		}
-	}
-	r.stop = 1;
-	pthread_join(th, NULL);
-	TH_LOG("%d readlinks, %ld hops, %d said /dev", tries, r.hops, leaks);
-	EXPECT_GT(r.hops, 0);
-	EXPECT_EQ(0, leaks);
+	ASSERT_EQ(0, race(self->conn, read_cwd_is_dev, NULL, &res));
+	TH_LOG("%d readlinks, %ld hops, %d said /dev", res.tries, res.hops, res.leaks);
+	EXPECT_GT(res.hops, 0);
+	EXPECT_EQ(0, res.leaks);
+}
+
+static int read_sentinel(pid_t tid, void *arg)
+{
+	unsigned char byte = 0;
+	struct iovec local = { .iov_base = &byte, .iov_len = 1 };
+	struct iovec remote = { .iov_base = SENTINEL_ADDR, .iov_len = 1 };
+
+	(void)arg;
+	return process_vm_readv(tid, &local, 1, &remote, 1, 0) == 1 && byte == SENTINEL_BYTE;
 }
 
 /*
@@ -561,28 +599,29 @@ TEST_F(srv, racing_cwd_reads_never_see_the_servers)
  */
 TEST_F(srv, racing_vm_reads_never_see_the_servers_memory)
 {
-	struct racer r = { .conn = self->conn };
-	int leaks = 0, tries = 0;
-	struct iovec local, remote;
-	long long t0;
-	pthread_t th;
-	unsigned char byte;
+	struct race_result res;
 
-	ASSERT_EQ(0, pthread_create(&th, NULL, racing_hops, &r));
-	while (!r.tid)
-		usleep(1000);
-	local = (struct iovec){ .iov_base = &byte, .iov_len = 1 };
-	remote = (struct iovec){ .iov_base = SENTINEL_ADDR, .iov_len = 1 };
-	for (t0 = hop_test_now_ms(); hop_test_now_ms() - t0 < 3000; tries++) {
-		byte = 0;
-		if (process_vm_readv(r.tid, &local, 1, &remote, 1, 0) == 1 && byte == SENTINEL_BYTE)
-			leaks++;
-	}
-	r.stop = 1;
-	pthread_join(th, NULL);
-	TH_LOG("%d reads, %ld hops, %d got the server's byte", tries, r.hops, leaks);
-	EXPECT_GT(r.hops, 0);
-	EXPECT_EQ(0, leaks);
+	ASSERT_EQ(0, race(self->conn, read_sentinel, NULL, &res));
+	TH_LOG("%d reads, %ld hops, %d got the server's byte", res.tries, res.hops, res.leaks);
+	EXPECT_GT(res.hops, 0);
+	EXPECT_EQ(0, res.leaks);
+}
+
+/* @arg: our own netns's inode. */
+static int open_other_netns(pid_t tid, void *arg)
+{
+	const struct stat *own = arg;
+	struct stat st;
+	char path[96];
+	int fd, other;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/ns/net", tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	other = !fstat(fd, &st) && st.st_ino != own->st_ino;
+	close(fd);
+	return other;
 }
 
 /*
@@ -593,33 +632,16 @@ TEST_F(srv, racing_vm_reads_never_see_the_servers_memory)
  */
 TEST_F(srv, racing_ns_opens_never_get_the_servers)
 {
-	struct racer r = { .conn = self->conn };
-	int fd, leaks = 0, tries = 0;
-	struct stat own, st;
-	char path[96];
-	long long t0;
-	pthread_t th;
+	struct race_result res;
+	struct stat own;
 
 	if (geteuid() != 0)
 		SKIP(return, "the server needs root for a netns of its own");
 	ASSERT_EQ(0, stat("/proc/self/ns/net", &own));
-	ASSERT_EQ(0, pthread_create(&th, NULL, racing_hops, &r));
-	while (!r.tid)
-		usleep(1000);
-	snprintf(path, sizeof(path), "/proc/self/task/%d/ns/net", r.tid);
-	for (t0 = hop_test_now_ms(); hop_test_now_ms() - t0 < 3000; tries++) {
-		fd = open(path, O_RDONLY);
-		if (fd < 0)
-			continue;
-		if (!fstat(fd, &st) && st.st_ino != own.st_ino)
-			leaks++;
-		close(fd);
-	}
-	r.stop = 1;
-	pthread_join(th, NULL);
-	TH_LOG("%d opens, %ld hops, %d got the server's netns", tries, r.hops, leaks);
-	EXPECT_GT(r.hops, 0);
-	EXPECT_EQ(0, leaks);
+	ASSERT_EQ(0, race(self->conn, open_other_netns, &own, &res));
+	TH_LOG("%d opens, %ld hops, %d got the server's netns", res.tries, res.hops, res.leaks);
+	EXPECT_GT(res.hops, 0);
+	EXPECT_EQ(0, res.leaks);
 }
 
 TEST_F(srv, other_process_cannot_ptrace_hopped_task)
