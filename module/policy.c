@@ -91,6 +91,12 @@
  *  fd table / fs / namespaces     freeze    unshare, setns, close_range(
  *    replaced                               CLOSE_RANGE_UNSHARE)
  *  task creation, exec            freeze    clone, clone3, fork, vfork, execve
+ *  serving (HOP_IOC_SERVE)        freeze    a service lends its leader's
+ *                                           identity, and a hopped task has
+ *                                           two: the server's mm and cred,
+ *                                           the client's real_cred, which
+ *                                           the next hop would borrow
+ *                                           (registry.c)
  *  credentials                    freeze    setuid family, capset (also the
  *                                           LSM guards, guards.c)
  *  scheduling, affinity,          freeze    sched_set*, setpriority,

@@ -321,6 +321,15 @@ long hop_serve(struct hop_service **published,
 		return err;
 	if (in_compat_syscall())
 		return -EOPNOTSUPP;
+	/*
+	 * Not from inside a hop (policy.c): a service lends its group leader's
+	 * identity, and a hopped task is two.  Its mm, files and subjective
+	 * credentials are the server's, its real_cred (which a hop into the new
+	 * service would borrow) the client's: the server's code would run as
+	 * the client (identity_test handler_cannot_serve).
+	 */
+	if (hop_current_frame())
+		return -EPERM;
 	/* A sandboxed server cannot lend its filter to its handlers (policy.c). */
 	if (current->seccomp.mode != SECCOMP_MODE_DISABLED ||
 	    hop_policy_check_server(current->group_leader))

@@ -85,6 +85,72 @@ static void wrpkru(unsigned int v)
 	__asm__ volatile("wrpkru" : : "a"(v), "c"(0), "d"(0));
 }
 
+/*
+ * A service registered from inside a handler ("serve-nested"), with raw
+ * ioctls: libhop's hop_serve() starts threads, which a handler may not.  Its
+ * one slot's buffer and stack are the server's memory (the handler that
+ * registers it runs there); its handler reports the effective uid it runs
+ * with and ends its hop by hand.
+ */
+static char nested_name[HOP_NAME_MAX];	/* set by the test before it forks the server */
+static int nested_svc_fd = -1;
+static char nested_buf[2 * HOP_MSG_MIN] __attribute__((aligned(4096)));
+static char nested_stack[64 * 1024] __attribute__((aligned(16)));
+
+static void __attribute__((noreturn, used)) nested_entry(uint64_t cookie, uint64_t len,
+							   uint64_t cap)
+{
+	struct hop_return r = { .result = sizeof(long), .slot = 0 };
+	long euid = geteuid();
+
+	(void)cookie; (void)len; (void)cap;
+	memcpy(nested_buf + HOP_MSG_MIN, &euid, sizeof(euid));
+	ioctl(nested_svc_fd, HOP_IOC_RETURN, &r);
+	abort();	/* the return failed: a fault of this hop */
+}
+
+/* In a handler: serve nested_name, call it, and return what its handler said. */
+static long serve_nested_and_call(void)
+{
+	struct hop_slot_desc d = { .stack_top = (uintptr_t)(nested_stack + sizeof(nested_stack)),
+				   .buf = (uintptr_t)nested_buf };
+	struct hop_serve s = { .size = sizeof(s), .entry = (uintptr_t)nested_entry,
+			       .slots = (uintptr_t)&d, .nr_slots = 1, .mode = 0666,
+			       .msg_size = HOP_MSG_MIN };
+	struct hop_connect cn = { .size = sizeof(cn) };
+	long euid = -1, r;
+	struct hop_call c = { .size = sizeof(c), .req = (uintptr_t)"x", .req_len = 1,
+			      .resp = (uintptr_t)&euid, .resp_cap = sizeof(euid) };
+	unsigned long fs;
+	int h;
+
+	if (syscall(SYS_arch_prctl, 0x1003 /* ARCH_GET_FS */, &fs))
+		return -errno;
+	d.tls = fs;	/* the nested handler shares this slot's TLS */
+	memcpy(s.name, nested_name, sizeof(s.name));
+	memcpy(cn.name, nested_name, sizeof(cn.name));
+	nested_svc_fd = open("/dev/hop", O_RDWR);
+	if (nested_svc_fd < 0)
+		return -errno;
+	r = hop_test_ioctl(nested_svc_fd, HOP_IOC_SERVE, &s);
+	if (r)
+		goto out;
+	h = hop_test_ioctl(nested_svc_fd, HOP_IOC_CONNECT, &cn);
+	if (h < 0) {
+		r = h;
+		goto out;
+	}
+	r = hop_test_ioctl(h, HOP_IOC_CALL, &c);
+	close(h);
+	if (r == sizeof(euid))
+		r = euid;
+	else if (r >= 0)
+		r = -EPROTO;
+out:
+	close(nested_svc_fd);
+	return r;
+}
+
 /* Run @cmd in the handler: -errno, or a value (unknown commands: their length). */
 static long run(const char *cmd, void *resp, size_t cap)
 {
@@ -94,6 +160,8 @@ static long run(const char *cmd, void *resp, size_t cap)
 		return marker;
 	if (!strcmp(cmd, "euid"))
 		return geteuid();
+	if (!strcmp(cmd, "serve-nested"))
+		return serve_nested_and_call();
 	if (!strcmp(cmd, "nap")) {
 		/* Long enough for a loaded machine to act on the hop meanwhile. */
 		usleep(1000 * 1000);
@@ -1198,6 +1266,44 @@ TEST(server_privilege_drop_after_serve_is_honoured)
 		_exit(dropping_server(name, ready));
 	ASSERT_EQ(1, read(ready[0], &x, 1));
 	ASSERT_EQ(0, hop_connect(&c, name));
+	EXPECT_EQ(65534, call(c, "euid"));
+	hop_disconnect(c);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+/*
+ * A handler may not register a service.  A service's identity is its
+ * group leader's, and while the leader itself is hopped its subjective
+ * credentials are the server's but its real_cred (which the next hop
+ * borrows) is the client's.  main (e39b89e): the handler of a nobody
+ * server, called by a root client (the test, its own group leader),
+ * served a second service from the hop and called it: that handler ran in
+ * the server's memory with euid 0, the client's.  Now: SERVE from a
+ * hopped task fails EPERM, and nothing is registered.
+ */
+TEST(handler_cannot_serve)
+{
+	struct hop_conn *c, *nested;
+	char name[HOP_NAME_MAX], x;
+	int ready[2], status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to drop privileges");
+	snprintf(name, sizeof(name), "%s", hop_test_name("servein"));
+	snprintf(nested_name, sizeof(nested_name), "%s", hop_test_name("nested"));
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	if (pid == 0)
+		_exit(dropping_server(name, ready));
+	ASSERT_EQ(1, read(ready[0], &x, 1));
+	ASSERT_EQ(0, hop_connect(&c, name));
+	EXPECT_EQ(65534, call(c, "euid"));
+	EXPECT_EQ(-EPERM, call(c, "serve-nested"));
+	EXPECT_EQ(-ENOENT, hop_connect(&nested, nested_name));
 	EXPECT_EQ(65534, call(c, "euid"));
 	hop_disconnect(c);
 	kill(pid, SIGKILL);
