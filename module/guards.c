@@ -15,7 +15,8 @@
  * could reach the server through it: /proc/<tid>/mem, maps, cwd and fd, and
  * process_vm_readv pass through ptrace_may_access(), PTRACE_ATTACH through
  * security_ptrace_access_check(), and /proc/<tid>/fd/N and pidfd_getfd()
- * through fget_task().  All refuse a hopped target to everyone but itself.
+ * through fget_task().  All refuse a hopped target to everyone but itself,
+ * and the ptrace check refuses a hopped task its own process's other threads.
  */
 #include <linux/kernel.h>
 #include <linux/kprobes.h>
@@ -68,12 +69,24 @@ static int hop_guard_eperm(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
-/* ptrace_may_access(task, mode): false for a hopped task, unless it asks itself. */
+/*
+ * ptrace_may_access(task, mode): false for a hopped task, unless it asks
+ * itself; and false for a hopped task asking about another thread of its
+ * own process.  The kernel lets a thread at its own process without a check
+ * (same_thread_group() in __ptrace_may_access()), and a hopped task is still
+ * of the client's process: its handler would reach the client's memory and
+ * fds through /proc/<pid>/mem and /proc/<pid>/fd (identity_test
+ * handler_cannot_reach_the_client_through_proc).
+ */
 static int hop_guard_target_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct task_struct *target = (struct task_struct *)regs->di;
 
-	return target != current && hop_is_foreign(target) ? 0 : 1;
+	if (target == current)
+		return 1;
+	if (hop_is_foreign(target))
+		return 0;
+	return same_thread_group(target, current) && hop_is_hopped(current) ? 0 : 1;
 }
 
 static int hop_guard_false(struct kretprobe_instance *ri, struct pt_regs *regs)

@@ -102,7 +102,10 @@
  *  scheduling, affinity,          freeze    sched_set*, setpriority,
  *    mempolicy, I/O priority                set_mempolicy, ioprio_set
  *  the caller's memory            freeze    process_vm_readv/writev, ptrace,
- *                                           pidfd_open/getfd/send_signal
+ *                                           pidfd_open/getfd/send_signal;
+ *                                           /proc/<own pid>/mem, fd, ...:
+ *                                           EACCES, the ptrace check fails
+ *                                           for its own process (guards.c)
  *  process timers, children,      freeze    timer_create, setitimer, alarm,
  *    session, SysV undo                     wait4, waitid, setsid, setpgid,
  *                                           semop, semtimedop

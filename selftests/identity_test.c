@@ -39,6 +39,7 @@
 #endif
 
 #define SERVER_FILE_FD 78	/* a file of the server's, opened by setup */
+#define CLIENT_FILE_FD 79	/* a file of the client's, opened after the server forked */
 
 /* Globals at the same address in the server (a fork of the test) and the client. */
 static volatile int marker;		/* set by a signal handler, wherever it runs */
@@ -260,6 +261,35 @@ static long run(const char *cmd, void *resp, size_t cap)
 		struct iovec l = { &v, sizeof(v) }, r = { (void *)&client_var, sizeof(v) };
 
 		return process_vm_writev(getpid(), &l, 1, &r, 1, 0) < 0 ? -errno : 0;
+	}
+	if (!strcmp(cmd, "procmem")) {
+		/* The caller's memory through /proc/<its pid>/mem. */
+		char path[64];
+		long v = 666;
+		ssize_t r;
+		int fd;
+
+		snprintf(path, sizeof(path), "/proc/%d/mem", getpid());
+		fd = open(path, O_RDWR);
+		if (fd < 0)
+			return -errno;
+		r = pwrite(fd, &v, sizeof(v), (off_t)(uintptr_t)&client_var);
+		close(fd);
+		return r < 0 ? -errno : 0;
+	}
+	if (!strcmp(cmd, "procfd")) {
+		/* The caller's fd CLIENT_FILE_FD through /proc/<its pid>/fd: its length. */
+		char path[64];
+		ssize_t r;
+		int fd;
+
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", getpid(), CLIENT_FILE_FD);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			return -errno;
+		r = pread(fd, buf, sizeof(buf), 0);
+		close(fd);
+		return r < 0 ? -errno : r;
 	}
 	if (!strcmp(cmd, "kill-own"))
 		return kill(getpid(), 0) ? -errno : 0;
@@ -663,6 +693,59 @@ static void *pvwritev_thread(void *p)
 
 	a->result = call(a->conn, "pvwritev");
 	return NULL;
+}
+
+struct cmd_arg {
+	struct hop_conn *conn;
+	const char *cmd;
+	long result;
+};
+
+/* Call @cmd from a thread other than the leader: getpid() then names a task that is not hopped. */
+static void *cmd_thread(void *p)
+{
+	struct cmd_arg *a = p;
+
+	a->result = call(a->conn, a->cmd);
+	return NULL;
+}
+
+static long call_from_thread(struct hop_conn *conn, const char *cmd)
+{
+	struct cmd_arg a = { .conn = conn, .cmd = cmd, .result = -ESRCH };
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, cmd_thread, &a))
+		return -EAGAIN;
+	pthread_join(t, NULL);
+	return a.result;
+}
+
+/*
+ * The kernel lets a thread at its own process through /proc without a
+ * ptrace check (__ptrace_may_access(): same_thread_group()), and a hopped
+ * task is still of the client's process.  main (23ee924): from a hop made
+ * by a thread other than the leader, the handler opened /proc/<getpid()>/mem
+ * read-write and wrote client_var (666), and read the client's fd 79 through
+ * /proc/<getpid()>/fd/79.  Now: the ptrace check fails for a hopped task
+ * looking at its own process (EACCES), as for anyone looking at a hopped
+ * task, and nothing of the client's is reached.
+ */
+TEST_F(srv, handler_cannot_reach_the_client_through_proc)
+{
+	char path[] = "/tmp/hop-identity-client-XXXXXX";
+	int fd = mkstemp(path);
+
+	ASSERT_LE(0, fd);
+	unlink(path);
+	ASSERT_EQ(CLIENT_FILE_FD, dup2(fd, CLIENT_FILE_FD));
+	close(fd);
+	ASSERT_EQ(6, write(CLIENT_FILE_FD, "secret", 6));
+	EXPECT_EQ(-EACCES, call_from_thread(self->conn, "procmem"));
+	EXPECT_EQ(1, client_var);
+	EXPECT_EQ(-EACCES, call_from_thread(self->conn, "procfd"));
+	close(CLIENT_FILE_FD);
+	EXPECT_EQ(5, call(self->conn, "hello"));
 }
 
 /*
