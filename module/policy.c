@@ -84,7 +84,13 @@
  *                                           signalfd: the caller's signals
  *  signals to the caller's group  freeze    kill/tkill/tgkill to the caller's
  *                                           own process (except to itself:
- *                                           raise() and abort() are faults)
+ *                                           raise() and abort() are faults);
+ *                                           a file owner that is (F_SETOWN)
+ *                                           or may be (F_SETOWN_EX,
+ *                                           FIOSETOWN, SIOCSPGRP) the
+ *                                           caller's, F_SETLEASE, F_NOTIFY
+ *  the caller's terminal          freeze    ioctl TIOCSCTTY, TIOCNOTTY,
+ *    and session                            TIOCSPGRP, TIOCSTI, TIOCCONS
  *  clear_child_tid, robust list,  freeze    set_tid_address, set_robust_list,
  *    rseq, personality, seccomp,            rseq, personality, seccomp,
  *    no_new_privs, name, ...                prctl (but PR_GET_*)
@@ -151,6 +157,9 @@
 #include <linux/thread_info.h>
 #include <linux/uaccess.h>
 #include <linux/close_range.h>
+#include <linux/fcntl.h>
+#include <linux/sockios.h>
+#include <linux/termios.h>
 #include <asm/unistd.h>
 #include <asm/syscall.h>
 #include "hop_internal.h"
@@ -257,6 +266,49 @@ static bool hop_no_wait_sigmask(long nr, const struct pt_regs *regs)
 	return true;
 }
 
+/*
+ * A file's owner is the process its SIGIO (or F_SETSIG's signal) goes to.
+ * In a handler getpid() names the caller's process, and leases and dnotify
+ * take current's process as the owner themselves: signals to the caller
+ * arranged for after the hop (the kill freeze row, by another door).  Only
+ * F_SETOWN with a pid outside the caller's process (or 0, none) is let
+ * through: F_SETOWN_EX's pid is in memory the server's other threads could
+ * change after the check.
+ */
+static bool hop_fcntl_ok(const struct pt_regs *regs)
+{
+	switch ((unsigned int)regs->si) {
+	case F_SETOWN:
+		return !regs->dx || !hop_pid_is_own_group((int)regs->dx);
+	case F_SETOWN_EX:
+	case F_SETLEASE:
+	case F_NOTIFY:
+		return false;
+	}
+	return true;
+}
+
+/*
+ * ioctls that act on the caller's process through a file of the server's:
+ * its session's controlling terminal (taking one, dropping it, the
+ * foreground group, input injected as if typed there, the console) and a
+ * socket's owner (FIOSETOWN, SIOCSPGRP: as F_SETOWN, the pid in memory).
+ */
+static bool hop_ioctl_ok(const struct pt_regs *regs)
+{
+	switch ((unsigned int)regs->si) {
+	case TIOCSCTTY:
+	case TIOCNOTTY:
+	case TIOCSPGRP:
+	case TIOCSTI:
+	case TIOCCONS:
+	case FIOSETOWN:
+	case SIOCSPGRP:
+		return false;
+	}
+	return true;
+}
+
 /* The argument checks of the syscalls allowed with conditions. */
 static bool hop_args_ok(long nr, const struct pt_regs *regs)
 {
@@ -286,6 +338,10 @@ static bool hop_args_ok(long nr, const struct pt_regs *regs)
 		return regs->di == ARCH_GET_FS || regs->di == ARCH_GET_GS;
 	case __NR_close_range:
 		return !(regs->dx & CLOSE_RANGE_UNSHARE);
+	case __NR_fcntl:
+		return hop_fcntl_ok(regs);
+	case __NR_ioctl:
+		return hop_ioctl_ok(regs);
 	}
 	return true;
 }

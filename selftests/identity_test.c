@@ -11,6 +11,8 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <fcntl.h>
+#include <termios.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdint.h>
@@ -290,6 +292,69 @@ static long run(const char *cmd, void *resp, size_t cap)
 		r = pread(fd, buf, sizeof(buf), 0);
 		close(fd);
 		return r < 0 ? -errno : r;
+	}
+	if (!strcmp(cmd, "setown")) {
+		/*
+		 * SIGUSR1 on I/O of a server pipe, owned by the caller's
+		 * process (getpid()), then the I/O.
+		 */
+		int p[2];
+		long r = 0;
+
+		if (pipe2(p, O_NONBLOCK))
+			return -errno;
+		if (fcntl(p[0], F_SETSIG, SIGUSR1) || fcntl(p[0], F_SETOWN, getpid()) ||
+		    fcntl(p[0], F_SETFL, O_ASYNC | O_NONBLOCK) || write(p[1], "x", 1) != 1)
+			r = -errno;
+		close(p[0]);
+		close(p[1]);
+		return r;
+	}
+	if (!strcmp(cmd, "setown-ex")) {
+		struct f_owner_ex o = { .type = F_OWNER_PID, .pid = getpid() };
+
+		return fcntl(SERVER_FILE_FD, F_SETOWN_EX, &o) ? -errno : 0;
+	}
+	if (!strcmp(cmd, "fiosetown")) {
+		int pid = getpid(), p[2];
+		long r;
+
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, p))
+			return -errno;
+		r = ioctl(p[0], FIOSETOWN, &pid) ? -errno : 0;
+		close(p[0]);
+		close(p[1]);
+		return r;
+	}
+	if (!strcmp(cmd, "dnotify")) {
+		int d = open("/tmp", O_RDONLY | O_DIRECTORY);
+		long r;
+
+		if (d < 0)
+			return -errno;
+		r = fcntl(d, F_NOTIFY, DN_CREATE) ? -errno : 0;
+		close(d);
+		return r;
+	}
+	if (!strcmp(cmd, "lease"))
+		return fcntl(SERVER_FILE_FD, F_SETLEASE, F_WRLCK) ? -errno : 0;
+	if (!strcmp(cmd, "ctty")) {
+		/* A pty of the server's made the caller's controlling terminal. */
+		int m = posix_openpt(O_RDWR | O_NOCTTY), sl;
+		long r;
+
+		if (m < 0 || grantpt(m) || unlockpt(m))
+			return -errno;
+		sl = open(ptsname(m), O_RDWR | O_NOCTTY);
+		if (sl < 0) {
+			r = -errno;
+			close(m);
+			return r;
+		}
+		r = ioctl(sl, TIOCSCTTY, 0) ? -errno : 0;
+		close(sl);
+		close(m);
+		return r;
 	}
 	if (!strcmp(cmd, "kill-own"))
 		return kill(getpid(), 0) ? -errno : 0;
@@ -762,6 +827,66 @@ TEST_F(srv, handler_process_vm_writev_into_client_is_frozen)
 	pthread_join(t, NULL);
 	EXPECT_EQ(-EPERM, a.result);
 	EXPECT_EQ(1, client_var);
+}
+
+/*
+ * Signals to the caller's process arranged for later: a file's owner (the
+ * process SIGIO and F_SETSIG's signal go to) set to getpid(), which in a
+ * handler is the caller's; leases and dnotify make current's process the
+ * owner themselves.  main (2d65b20): the handler's F_SETOWN(getpid()) on a
+ * server pipe with F_SETSIG SIGUSR1 succeeded, and its write sent SIGUSR1
+ * to the client, whose handler ran after the call (marker 1);
+ * F_SETOWN_EX, FIOSETOWN (on a socket), F_NOTIFY and F_SETLEASE all
+ * returned 0.  Now:
+ * each fails EPERM, and no signal reaches the client.
+ */
+TEST_F(srv, handler_cannot_aim_signals_at_the_client)
+{
+	struct sigaction sa = { .sa_handler = on_signal }, old;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, &old));
+	marker = 0;
+	EXPECT_EQ(-EPERM, call(self->conn, "setown"));
+	usleep(100 * 1000);
+	EXPECT_EQ(0, marker);
+	EXPECT_EQ(-EPERM, call(self->conn, "setown-ex"));
+	EXPECT_EQ(-EPERM, call(self->conn, "fiosetown"));
+	EXPECT_EQ(-EPERM, call(self->conn, "dnotify"));
+	EXPECT_EQ(-EPERM, call(self->conn, "lease"));
+	EXPECT_EQ(5, call(self->conn, "hello"));
+	sigaction(SIGUSR1, &old, NULL);
+}
+
+/* A session leader without a terminal calls "ctty"; then: has it one? */
+static int client_without_tty(const char *name, void *arg)
+{
+	struct hop_conn *c;
+	long r;
+	int fd;
+
+	(void)arg;
+	if (setsid() < 0 || hop_connect(&c, name))
+		return 1;
+	r = call(c, "ctty");
+	fd = open("/dev/tty", O_RDWR);
+	if (fd >= 0)
+		return 2;	/* the server's pty is its controlling terminal */
+	return CHILD_RESULT(r);
+}
+
+/*
+ * The caller's session and terminal are its process's: a handler's
+ * TIOCSCTTY on a pty of the server's made it the controlling terminal of a
+ * client that leads a session.  main (2d65b20): it did, and when the
+ * handler closed the master the hangup killed the client with SIGHUP (the
+ * server, holding the master, could send it SIGINT, SIGTSTP or SIGHUP at
+ * will).  Now: EPERM, and the client has no terminal.
+ */
+TEST_F(srv, handler_cannot_give_the_client_a_terminal)
+{
+	if (access("/dev/ptmx", R_OK | W_OK))
+		SKIP(return, "no /dev/ptmx");
+	EXPECT_EQ(100 + EPERM, in_child(client_without_tty, self->srv.name, NULL));
 }
 
 /* Freeze row: signals to the caller's own process (main: kill() succeeded). */
