@@ -493,14 +493,24 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 		goto err_slot;
 	/*
 	 * The switch point.  The slot wait and the request copy may have
-	 * blocked: what others could change meanwhile is checked now.  A
-	 * tracer attaches under the caller's cred_guard_mutex, and from the
-	 * frame's push on the guards refuse it (guards.c), so holding the
-	 * mutex from the check to the push leaves no gap.
+	 * blocked: what others could change meanwhile is checked now.  Those
+	 * who attach to a task check ptrace_may_access() and attach under
+	 * one of the caller's two locks: a tracer under cred_guard_mutex, a
+	 * perf event under exec_update_lock (read; so do mm_access() and
+	 * pidfd_getfd()).  From the frame's push on the guards refuse them
+	 * (guards.c), so holding both from the checks to the push leaves no
+	 * gap: an attach that passed its check before the push is done before
+	 * the checks here see it (fault_test racing_perf_events_*).  The order
+	 * is exec's.
 	 */
 	err = mutex_lock_killable(&current->signal->cred_guard_mutex);
 	if (err)
 		goto err_borrowed;
+	err = down_write_killable(&current->signal->exec_update_lock);
+	if (err) {
+		mutex_unlock(&current->signal->cred_guard_mutex);
+		goto err_borrowed;
+	}
 	if (current->ptrace)
 		err = -EPERM;		/* a tracer would see and poke the handler */
 	else if (!hop_guards_hold())
@@ -509,6 +519,7 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 		err = hop_policy_check_server(svc->leader) ?:
 		      hop_policy_check_caller(svc->leader);
 	if (err) {
+		up_write(&current->signal->exec_update_lock);
 		mutex_unlock(&current->signal->cred_guard_mutex);
 		goto err_borrowed;
 	}
@@ -552,6 +563,7 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 
 	trace_hop_call(svc->name, idx, c->req_len, depth);
 	hop_frame_push(f);
+	up_write(&current->signal->exec_update_lock);
 	mutex_unlock(&current->signal->cred_guard_mutex);
 	hop_identity_enter(f, svc, slot);
 	/*

@@ -37,8 +37,14 @@
  *   current->signal->cred_guard_mutex   held by hop_enter() from the switch
  *                               point's checks to the frame's push, so that
  *                               no tracer attaches in between (ptrace_attach
- *                               takes it); nothing else of hop's nests in it
- *                               but hop_tasks_lock
+ *                               takes it)
+ *   current->signal->exec_update_lock (rwsem, taken for write)  the same
+ *                               stretch, inside the mutex as exec takes
+ *                               them, so that no perf event attaches in
+ *                               between (perf_event_open() holds it for
+ *                               read from its ptrace check to the install);
+ *                               nothing else of hop's nests in the two but
+ *                               hop_tasks_lock
  *   hop_registry_lock (mutex)   the list of services, name uniqueness
  *   svc->lock (spinlock)        slot bitmap, in-flight count, dead flag
  *   task_lock(current)          swapping current->mm/files/fs

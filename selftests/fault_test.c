@@ -16,6 +16,7 @@
 #include <sys/uio.h>
 #include <sys/syscall.h>
 #include <linux/futex.h>
+#include <linux/perf_event.h>
 #include <sys/stat.h>
 #include "kselftest_harness.h"
 #include "hop_testlib.h"
@@ -47,6 +48,23 @@ static void map_sentinel(void)
 /* Not a constant, so the compiler does not see the fault coming. */
 volatile int *volatile bad_pointer = (int *)16;
 
+/*
+ * A while of user-mode work in the handler, in a function of its own: the
+ * client never runs it, so a sample with an ip inside it was taken in a
+ * handler (racing_perf_events_never_sample_the_handler).
+ */
+static void __attribute__((noinline)) server_busy(void)
+{
+	volatile long i;
+
+	for (i = 0; i < 20000; i++)
+		;
+}
+
+static void __attribute__((noinline)) server_busy_end(void)
+{
+}
+
 /* One handler that does what the request says. */
 static ssize_t misbehave(void *ctx, const void *req, size_t len, void *resp, size_t cap)
 {
@@ -67,6 +85,8 @@ static ssize_t misbehave(void *ctx, const void *req, size_t len, void *resp, siz
 		usleep(1500 * 1000);
 	else if (!strcmp(cmd, "nap"))
 		usleep(300 * 1000);
+	else if (!strcmp(cmd, "busy"))
+		server_busy();
 	else if (!strcmp(cmd, "spin"))
 		for (;;)
 			__asm__ volatile("" ::: "memory");
@@ -466,6 +486,8 @@ TEST_F(srv, sibling_cannot_reach_server_through_hopped_thread)
 /* Hops as fast as it can until told to stop. */
 struct racer {
 	struct hop_conn *conn;
+	const char *cmd;	/* what each hop asks the handler */
+	int gap;		/* iterations of client work between hops */
 	volatile int stop;
 	volatile pid_t tid;
 	long hops;
@@ -477,8 +499,10 @@ static void *racing_hops(void *arg)
 
 	r->tid = gettid();
 	while (!r->stop) {
-		hop_call(r->conn, "ok", 2, (char[8]){ 0 }, 8);
+		hop_call(r->conn, r->cmd, strlen(r->cmd), (char[8]){ 0 }, 8);
 		r->hops++;
+		for (volatile int i = 0; i < r->gap; i++)
+			;
 	}
 	return NULL;
 }
@@ -489,6 +513,7 @@ typedef int (*race_look_fn)(pid_t tid, void *arg);
 struct race_result {
 	int tries, leaks;
 	long hops;
+	int rounds;	/* perf_race(): threads, each with one event on it */
 };
 
 /*
@@ -498,7 +523,7 @@ struct race_result {
  */
 static int race(struct hop_conn *conn, race_look_fn look, void *arg, struct race_result *res)
 {
-	struct racer r = { .conn = conn };
+	struct racer r = { .conn = conn, .cmd = "ok" };
 	long long t0;
 	pthread_t th;
 
@@ -642,6 +667,153 @@ TEST_F(srv, racing_ns_opens_never_get_the_servers)
 	TH_LOG("%d opens, %ld hops, %d got the server's netns", res.tries, res.hops, res.leaks);
 	EXPECT_GT(res.hops, 0);
 	EXPECT_EQ(0, res.leaks);
+}
+
+/*
+ * A sampling perf event on thread @tid, opened if the kernel lets us: were
+ * any of its samples taken in server_busy(), the handler's code?  -1: not
+ * opened.
+ */
+static int perf_samples_handler(pid_t tid, void *arg)
+{
+	struct perf_event_attr pe = {
+		.size = sizeof(pe), .type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_TASK_CLOCK, .sample_period = 20000,
+		.sample_type = PERF_SAMPLE_IP, .exclude_kernel = 1, .exclude_hv = 1,
+	};
+	size_t len = 9 * 4096;
+	struct perf_event_mmap_page *meta;
+	unsigned char *data;
+	uint64_t head, off;
+	int fd, hits = 0;
+
+	(void)arg;
+	fd = syscall(SYS_perf_event_open, &pe, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	meta = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (meta == MAP_FAILED) {
+		close(fd);
+		return 0;
+	}
+	usleep(5000);
+	head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
+	data = (unsigned char *)meta + 4096;
+	for (off = 0; off < head && head - off <= len - 4096;) {
+		struct perf_event_header *h = (void *)(data + off % (len - 4096));
+		uint64_t ip;
+
+		if (h->size < sizeof(*h) || off % (len - 4096) + h->size > len - 4096)
+			break;	/* wrapped: enough for a look */
+		if (h->type == PERF_RECORD_SAMPLE) {
+			memcpy(&ip, h + 1, sizeof(ip));
+			hits += ip >= (uintptr_t)server_busy && ip < (uintptr_t)server_busy_end;
+		}
+		off += h->size;
+	}
+	munmap(meta, len);
+	close(fd);
+	return hits > 0;
+}
+
+/*
+ * The kernel keeps a task's perf context once it has one, and the hop
+ * refuses a task with one (EPERM), so each thread gives the race one
+ * chance: a new hopping thread for each, until a perf open succeeds on it,
+ * for 3 s.
+ */
+static int perf_race(struct hop_conn *conn, struct race_result *res)
+{
+	long long t0;
+
+	for (t0 = hop_test_now_ms(); hop_test_now_ms() - t0 < 3000;) {
+		struct racer r = { .conn = conn, .cmd = "busy", .gap = 2000 };
+		pthread_t th;
+		int i, got = -1;
+
+		if (pthread_create(&th, NULL, racing_hops, &r))
+			return -1;
+		while (!r.tid)
+			sched_yield();
+		for (i = 0; i < 100000 && got < 0; i++, res->tries++)
+			got = perf_samples_handler(r.tid, NULL);
+		res->leaks += got > 0;
+		res->rounds += got >= 0;
+		r.stop = 1;
+		pthread_join(th, NULL);
+		res->hops += r.hops;
+	}
+	return 0;
+}
+
+static int write_str(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY), r;
+
+	if (fd < 0)
+		return -errno;
+	r = write(fd, v, strlen(v)) == (ssize_t)strlen(v) ? 0 : -errno;
+	close(fd);
+	return r;
+}
+
+/*
+ * The same race for perf_event_open() on a thread that hops, by a client
+ * without CAP_PERFMON (with it, perf skips the ptrace check, and may watch
+ * the server itself anyway).  The kernel checks ptrace_may_access() and then
+ * installs the event, and a hop that passed its check (no event on the
+ * caller yet) in between ran its handler under the event.  A uid-1000
+ * sibling opens a sampling event on a thread that hops in a loop, on a new
+ * thread each time it got one, for 3 s (perf_event_paranoid 1 for the
+ * test); a sample with an ip in server_busy() was taken in the handler.
+ * Not reproduced: on 67b42ac no event sampled the handler (0 of 68 threads
+ * on 6.12, 0 of 6 on rt, 3 s each); the window, perf's ptrace check to its
+ * context's allocation, is a few hundred instructions.  The hop now holds
+ * exec_update_lock for write across its checks (engine.c), which closes it
+ * by the lock order; this test is the attack, kept for any kernel where the
+ * window is wider.
+ */
+TEST(racing_perf_events_never_sample_the_handler)
+{
+	const char *knob = "/proc/sys/kernel/perf_event_paranoid";
+	struct hop_serve_opts opts = { .size = sizeof(opts), .slots = 2, .mode = 0666 };
+	struct race_result *res = mmap(NULL, sizeof(*res), PROT_READ | PROT_WRITE,
+				       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct hop_test_server srv;
+	char old[16] = "";
+	int fd, n, status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to set %s and become uid 1000", knob);
+	ASSERT_NE(MAP_FAILED, res);
+	fd = open(knob, O_RDONLY);
+	ASSERT_LE(0, fd);
+	n = read(fd, old, sizeof(old) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	ASSERT_EQ(0, write_str(knob, "1"));
+	ASSERT_EQ(0, hop_test_server_start(&srv, hop_test_name("perfrace"), misbehave, NULL,
+					   &opts, NULL));
+	pid = fork();
+	if (pid == 0) {
+		struct hop_conn *c;
+
+		if (setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000) ||
+		    hop_connect(&c, srv.name))
+			_exit(1);
+		_exit(perf_race(c, res) ? 2 : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	write_str(knob, old);
+	hop_test_server_stop(&srv);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	TH_LOG("%d perf opens tried, %d threads got an event, %ld hops, %d events sampled the handler",
+	       res->tries, res->rounds, res->hops, res->leaks);
+	EXPECT_GT(res->hops, 0);
+	EXPECT_EQ(0, res->leaks);
+	munmap(res, sizeof(*res));
 }
 
 TEST_F(srv, other_process_cannot_ptrace_hopped_task)

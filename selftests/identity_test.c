@@ -356,6 +356,17 @@ static long run(const char *cmd, void *resp, size_t cap)
 		close(m);
 		return r;
 	}
+	if (!strcmp(cmd, "attr-exec-reset")) {
+		/* "\n": no exec transition (SELinux commits new creds for it). */
+		int fd = open("/proc/thread-self/attr/exec", O_WRONLY);
+		long r;
+
+		if (fd < 0)
+			return -errno;
+		r = write(fd, "\n", 1) < 0 ? -errno : 0;
+		close(fd);
+		return r;
+	}
 	if (!strcmp(cmd, "kill-own"))
 		return kill(getpid(), 0) ? -errno : 0;
 	if (!strcmp(cmd, "raise"))
@@ -887,6 +898,22 @@ TEST_F(srv, handler_cannot_give_the_client_a_terminal)
 	if (access("/dev/ptmx", R_OK | W_OK))
 		SKIP(return, "no /dev/ptmx");
 	EXPECT_EQ(100 + EPERM, in_child(client_without_tty, self->srv.name, NULL));
+}
+
+/*
+ * A task's LSM attributes (/proc/thread-self/attr: exec, fscreate,
+ * sockcreate, AppArmor's change_profile) outlive the hop on the client's
+ * task, and an LSM that commits new credentials for them would meet a task
+ * whose cred is not its real_cred (commit_creds() BUG()s on that).  The
+ * kernel refuses the write itself while the credentials are overridden
+ * (proc_pid_attr_write(): EBUSY), which a hop's are because it swaps only
+ * ->cred.  Seen: EBUSY under AppArmor and under SELinux (lsm=selinux, no
+ * policy) in the 6.12 guest.  This test keeps it so.
+ */
+TEST_F(srv, handler_cannot_set_the_tasks_lsm_attributes)
+{
+	EXPECT_EQ(-EBUSY, call(self->conn, "attr-exec-reset"));
+	EXPECT_EQ(5, call(self->conn, "hello"));
 }
 
 /* Freeze row: signals to the caller's own process (main: kill() succeeded). */
