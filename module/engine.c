@@ -648,12 +648,22 @@ out:
 	return err;
 }
 
-/* Leave @f: caller identity and registers back, @result in the caller's %rax. */
+/*
+ * Leave @f: caller identity and registers back, @result in the caller's %rax.
+ * The pop and the switch back happen under exec_update_lock (write), as the
+ * push did in hop_enter(): mm_access() reads a task's mm and then asks
+ * ptrace_may_access() under that lock (read), so it sees the task hopped
+ * with either mm, or back with its own, never the server's mm from a task
+ * that no longer looks hopped (fault_test racing_vm_reads_*).  A dying task
+ * is unwound without it (hop_frames_unwind_dying()).
+ */
 static void hop_frame_leave(struct hop_frame *f)
 {
 	hop_deadline_disarm(f, true);
+	down_write(&current->signal->exec_update_lock);
 	hop_frame_pop(f);
 	hop_identity_leave(f);
+	up_write(&current->signal->exec_update_lock);
 	*current_pt_regs() = f->regs;
 	/*
 	 * A handler that set up io_uring left io-wq state on this task that

@@ -111,6 +111,14 @@ static int hop_guard_false(struct kretprobe_instance *ri, struct pt_regs *regs)
  * pidfd_getfd), a missed one would be a leak.  A task looking at itself is
  * let through.  The task pointer is only compared, never followed: the
  * caller's reference may be gone by the return.
+ *
+ * mm_access() (/proc/<tid>/mem, maps, environ; process_vm_readv) needs no
+ * look guard: it reads the mm and asks ptrace_may_access() under the
+ * task's exec_update_lock, which a hop holds for write where it pushes and
+ * where it pops and switches back (engine.c).  A return probe there held
+ * its instance across that lock's wait, and a process stuck in exec (a
+ * FUSE flush under the lock) could have emptied the pool and stopped every
+ * hop (hop_guards_hold()).
  */
 struct hop_look {
 	struct task_struct *task;
@@ -134,10 +142,7 @@ static bool hop_look_moved(const struct hop_look *look)
 	       hop_is_foreign(look->task);
 }
 
-/*
- * The entry of a look guard whose function takes the task first:
- * fget_task(task, fd) and mm_access(task, mode).
- */
+/* The entry of a look guard whose function takes the task first: fget_task(task, fd). */
 static int hop_guard_look_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct task_struct *t = (struct task_struct *)regs->di;
@@ -265,24 +270,6 @@ static int hop_guard_ns_link_ret(struct kretprobe_instance *ri, struct pt_regs *
 }
 
 /*
- * mm_access(task, mode): /proc/<tid>/{mem,maps,environ,...} and
- * process_vm_readv/writev.  It reads the task's mm before it checks
- * ptrace_may_access(), so a hop that ends in between would hand out the
- * server's mm to a check that no longer sees a hop.  mmput_async(): this
- * may be the last reference, and a return probe may not sleep.
- */
-static int hop_guard_mm_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct mm_struct *mm = (struct mm_struct *)regs->ax;
-
-	if (!IS_ERR_OR_NULL(mm) && hop_look_moved((struct hop_look *)ri->data)) {
-		mmput_async(mm);
-		regs->ax = (unsigned long)ERR_PTR(-EACCES);
-	}
-	return 0;
-}
-
-/*
  * maxactive: tasks inside one guarded function at once.  A call that finds
  * the pool empty runs unguarded and counts in nmissed; hop_guards_hold()
  * then stops all hops.  The pool is sized for a busy machine, not the
@@ -308,7 +295,6 @@ static struct kretprobe hop_guards[] = {
 	HOP_LOOK_GUARD("proc_cwd_link", hop_guard_proc_link_entry, hop_guard_proc_link_ret),
 	HOP_LOOK_GUARD("proc_root_link", hop_guard_proc_link_entry, hop_guard_proc_link_ret),
 	HOP_LOOK_GUARD("proc_ns_get_link", hop_guard_ns_link_entry, hop_guard_ns_link_ret),
-	HOP_LOOK_GUARD("mm_access", hop_guard_look_entry, hop_guard_mm_ret),
 };
 
 /*

@@ -369,8 +369,15 @@ void hop_identity_enter(struct hop_frame *f, struct hop_service *svc,
 	hop_intercept_arm(f);
 }
 
-/* The part of leaving that never sleeps (the exit hook, see hooks.c). */
-static void hop_identity_restore_core(struct hop_frame *f)
+/*
+ * The part of leaving that never sleeps (the exit hook, see hooks.c).  A
+ * dying task keeps the hop's dispatch setting, the mark that it may hold a
+ * server's mm (hop_task_intercepted()): it is unwound without
+ * exec_update_lock, so a reader in mm_access() may have taken the server's
+ * mm just before, and its ptrace check must still find the task foreign
+ * (guards.c).  It makes no syscall again.
+ */
+static void hop_identity_restore_core(struct hop_frame *f, bool dying)
 {
 	struct task_struct *tsk = current;
 	const struct cred *cred = tsk->cred;
@@ -386,7 +393,8 @@ static void hop_identity_restore_core(struct hop_frame *f)
 	/* put_cred() is safe here: the final free goes through RCU. */
 	put_cred(cred);
 	hop_rseq_unpark(tsk, &f->rseq);
-	hop_intercept_disarm(f);
+	if (!dying)
+		hop_intercept_disarm(f);
 	tsk->sas_ss_sp = f->sas_ss_sp;
 	tsk->sas_ss_size = f->sas_ss_size;
 	tsk->sas_ss_flags = f->sas_ss_flags;
@@ -394,7 +402,7 @@ static void hop_identity_restore_core(struct hop_frame *f)
 
 void hop_identity_leave(struct hop_frame *f)
 {
-	hop_identity_restore_core(f);
+	hop_identity_restore_core(f, false);
 	hop_fsgs_write(f->fsbase, f->gsbase);
 	hop_fpu_leave(f);
 	write_pkru(f->pkru);
@@ -444,7 +452,7 @@ bool hop_signal_deliverable_pending(void)
  */
 void hop_identity_leave_dying(struct hop_frame *f)
 {
-	hop_identity_restore_core(f);
+	hop_identity_restore_core(f, true);
 	hop_fpu_leave_dying(f);
 }
 
