@@ -49,7 +49,7 @@ static bool hop_is_hopped(struct task_struct *t)
  * to pop) or switched (the dispatch marker: set after the switch, cleared
  * after the switch back, which comes after the pop), read in that order.
  */
-static bool hop_is_foreign(struct task_struct *t)
+bool hop_is_foreign(struct task_struct *t)
 {
 	if (hop_is_hopped(t))
 		return true;
@@ -323,7 +323,7 @@ bool hop_guards_hold(void)
 #pragma GCC unroll 16
 	for (rp = hop_guards; rp < hop_guards + ARRAY_SIZE(hop_guards); rp++)
 		missed |= (unsigned long)READ_ONCE(rp->nmissed) | READ_ONCE(rp->kp.nmissed);
-	missed |= hop_policy_probes_missed();
+	missed |= hop_policy_probes_missed() | hop_oom_probes_missed();
 	if (likely(!missed))
 		return true;
 	for (i = 0; i < ARRAY_SIZE(hop_guards); i++) {
@@ -335,6 +335,8 @@ bool hop_guards_hold(void)
 	}
 	if (hop_policy_probes_missed())
 		pr_warn_once("hop: the do_prlimit/do_seccomp probe missed a call: no hops (ENOLCK) until hop.ko is reloaded\n");
+	if (hop_oom_probes_missed())
+		pr_warn_once("hop: an OOM killer probe missed a call: no hops (ENOLCK) until hop.ko is reloaded\n");
 	return false;
 }
 

@@ -394,6 +394,12 @@ void hop_debugfs_exit(void);
 int hop_guards_init(void);
 void hop_guards_exit(void);
 bool hop_guards_hold(void);
+bool hop_is_foreign(struct task_struct *t);
+
+/* oom.c: the OOM killer judges a process by a thread of its own mm. */
+int hop_oom_init(void);
+void hop_oom_exit(void);
+unsigned long hop_oom_probes_missed(void);
 
 /* policy.c: what a hop switches, refuses and freezes (the table). */
 int hop_policy_check_caller(struct task_struct *srv);

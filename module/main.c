@@ -188,9 +188,12 @@ static int __init hop_init(void)
 	err = hop_policy_init();
 	if (err)
 		goto err_guards;
-	err = hop_intercept_init();
+	err = hop_oom_init();
 	if (err)
 		goto err_policy;
+	err = hop_intercept_init();
+	if (err)
+		goto err_oom;
 	err = hop_uring_init();
 	if (err)
 		goto err_intercept;
@@ -206,6 +209,8 @@ err_uring:
 	hop_uring_exit();
 err_intercept:
 	hop_intercept_exit();
+err_oom:
+	hop_oom_exit();
 err_policy:
 	hop_policy_exit();
 err_guards:
@@ -227,6 +232,7 @@ static void __exit hop_exit(void)
 	misc_deregister(&hop_misc);
 	hop_uring_exit();
 	hop_intercept_exit();
+	hop_oom_exit();
 	hop_policy_exit();
 	hop_guards_exit();
 	hop_hooks_exit();

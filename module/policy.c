@@ -117,6 +117,8 @@
  *                                           semop, semtimedop
  *  everything else                freeze    any syscall not on the handler
  *                                           list below fails with EPERM
+ *  the process's memory, to the   caller    scored and killed by a thread of
+ *    OOM killer                             its own mm (oom.c)
  *  CPU time, scheduling class     caller    the caller pays for its call and
  *    and priority, cgroup                   runs at its own priority: that is
  *                                           the point of process hopping

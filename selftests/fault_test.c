@@ -18,6 +18,7 @@
 #include <linux/futex.h>
 #include <linux/perf_event.h>
 #include <sys/stat.h>
+#include <sys/mount.h>
 #include "kselftest_harness.h"
 #include "hop_testlib.h"
 
@@ -814,6 +815,88 @@ TEST(racing_perf_events_never_sample_the_handler)
 	EXPECT_GT(res->hops, 0);
 	EXPECT_EQ(0, res->leaks);
 	munmap(res, sizeof(*res));
+}
+
+/* The client's allocating thread: memory until the OOM killer ends it. */
+static void *eat_memory(void *arg)
+{
+	(void)arg;
+	usleep(300 * 1000);	/* the leader is in its hop by then */
+	for (;;) {
+		char *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p != MAP_FAILED)
+			memset(p, 1, 1 << 20);
+	}
+	return NULL;
+}
+
+/* In @arg's memory cgroup, the preferred OOM victim, hopped while it runs out. */
+static int oom_client(const char *name, void *arg)
+{
+	const char *cg = arg;
+	struct hop_conn *c;
+	char path[128], pid[16];
+	pthread_t t;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	if (write_str(path, pid) || write_str("/proc/self/oom_score_adj", "1000") ||
+	    hop_connect(&c, name) || pthread_create(&t, NULL, eat_memory, NULL))
+		return 1;
+	hop_call(c, "sleep", 5, (char[8]){ 0 }, 8);
+	return 2;	/* not killed: the cgroup never ran out */
+}
+
+/*
+ * A hopped task's mm is the server's, and the OOM killer takes the first
+ * thread of a process that has an mm (find_lock_task_mm()) for the whole
+ * process: it kills every process that shares that mm, and reaps it.  A
+ * client whose leader is hopped while another thread runs its memory
+ * cgroup out of memory (oom_score_adj 1000, memory.max 32 MiB).  main
+ * (6ba077d): the kernel reported the victim with the server's sizes
+ * (total-vm 2772 kB) and killed the server too.  Now: the client dies, the
+ * server serves on.
+ */
+TEST_F(srv, oom_killing_a_hopped_client_spares_the_server)
+{
+	char cg[64], path[128];
+	int status, mounted = 0;
+	struct hop_conn *c;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root for a memory cgroup");
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK)) {
+		if (mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL))
+			SKIP(return, "no cgroup2 here: %s", strerror(errno));
+		mounted = 1;
+	}
+	if (write_str("/sys/fs/cgroup/cgroup.subtree_control", "+memory"))
+		SKIP(goto out, "no memory controller");
+	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/hop-oom-%d", getpid());
+	ASSERT_EQ(0, mkdir(cg, 0755));
+	snprintf(path, sizeof(path), "%s/memory.max", cg);
+	ASSERT_EQ(0, write_str(path, "33554432"));
+	snprintf(path, sizeof(path), "%s/memory.swap.max", cg);
+	write_str(path, "0");
+	/* The OOM report is this test's doing: the kernel log checker excuses it. */
+	ASSERT_EQ(0, write_str("/dev/kmsg", "hop-test: an OOM kill follows"));
+	pid = fork();
+	if (pid == 0)
+		_exit(oom_client(self->srv.name, cg));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	/* The server: alive, and serving. */
+	EXPECT_EQ(0, waitpid(self->srv.pid, &status, WNOHANG));
+	ASSERT_EQ(0, hop_connect(&c, self->srv.name));
+	EXPECT_EQ(2, hop_call(c, "ok", 2, (char[8]){ 0 }, 8));
+	hop_disconnect(c);
+	EXPECT_EQ(0, rmdir(cg));
+out:
+	if (mounted)
+		umount("/sys/fs/cgroup");
 }
 
 TEST_F(srv, other_process_cannot_ptrace_hopped_task)

@@ -17,6 +17,20 @@ trap 'rm -rf "$tmp"' EXIT
 fails() { ! "$@"; }
 flags_line() { printf '%s\n' "[    1.000000] hop: fine" "$1" >"$tmp/log"; ! "$here/kmsg-check.sh" "$tmp/log"; }
 passes_line() { printf '%s\n' "[    1.000000] hop: fine" "$1" >"$tmp/log"; "$here/kmsg-check.sh" "$tmp/log"; }
+# An OOM report, and around it what the checker must still see.
+oom_log() {
+	printf '%s\n' "[    1.0] hop: fine" "$@" \
+		"[    2.0] t invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=1000" \
+		"[    2.0] Call Trace:" "[    2.0]  dump_stack_lvl+0x47/0x60" \
+		"[    2.1] Memory cgroup out of memory: Killed process 385 (t) total-vm:2772kB" >"$tmp/log"
+}
+oom_announced() { oom_log "[    1.5] hop-test: an OOM kill follows"; "$here/kmsg-check.sh" "$tmp/log"; }
+oom_unannounced() { oom_log; ! "$here/kmsg-check.sh" "$tmp/log"; }
+oom_announced_then_more() {
+	oom_announced || return 1
+	printf '%s\n' "[    3.0] WARNING: CPU: 0 PID: 1 at x" >>"$tmp/log"
+	! "$here/kmsg-check.sh" "$tmp/log"
+}
 
 summary_counts() {
 	local out
@@ -61,6 +75,9 @@ t "kmsg-check flags KASAN" flags_line "[    2.1] KASAN: maybe wild-memory-access
 t "kmsg-check flags UBSAN" flags_line "[    2.1] UBSAN: array-index-out-of-bounds in module/main.c:12:3"
 t "kmsg-check flags kmemleak leaks" flags_line "[    2.1] kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)"
 t "kmsg-check fails on a missing log" fails "$here/kmsg-check.sh" "$tmp/nonexistent"
+t "kmsg-check passes an OOM report a test announced" oom_announced
+t "kmsg-check flags an OOM report nobody announced" oom_unannounced
+t "kmsg-check flags a WARNING after an announced OOM report" oom_announced_then_more
 t "summarize counts failures, crashes, skips and guards" summary_counts
 t "summarize passes a clean run" summary_clean
 t "summarize fails a run whose kmemleak scan found leaks" summary_kmemleak

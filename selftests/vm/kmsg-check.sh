@@ -26,8 +26,20 @@ patterns=(
 )
 args=()
 for p in "${patterns[@]}"; do args+=(-e "$p"); done
-grep -n "${args[@]}" "${1:--}"
-case $? in
+# An OOM kill a test causes on purpose prints a report with a stack dump.
+# The test announces it first ("hop-test: an OOM kill follows" in the kernel
+# log); the report after that line, from "invoked oom-killer" to "Killed
+# process", is not a complaint.  One announcement excuses one report.
+excuse_announced_oom() {
+	awk '/hop-test: an OOM kill follows/ { announced = 1 }
+	     announced && /invoked oom-killer/ { inside = 1 }
+	     !inside { print }
+	     inside && /Killed process/ { inside = 0; announced = 0 }'
+}
+excuse_announced_oom <"${1:-/dev/stdin}" | grep -n "${args[@]}"
+status=("${PIPESTATUS[@]}")
+[ "${status[0]}" -eq 0 ] || exit 2	# unreadable log: not clean either
+case ${status[1]} in
 0) exit 1 ;;	# something matched
 1) exit 0 ;;	# clean
 *) exit 2 ;;	# unreadable log: not clean either
