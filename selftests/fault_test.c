@@ -768,8 +768,9 @@ static int write_str(const char *path, const char *v)
  * thread each time it got one, for 3 s (perf_event_paranoid 1 for the
  * test); a sample with an ip in server_busy() was taken in the handler.
  * Not reproduced: on 67b42ac no event sampled the handler (0 of 68 threads
- * on 6.12, 0 of 6 on rt, 3 s each); the window, perf's ptrace check to its
- * context's allocation, is a few hundred instructions.  The hop now holds
+ * on 6.12 with this test, 0 of 6 on rt with an earlier form of it, 3 s
+ * each); the window, perf's ptrace check to its context's allocation, is a
+ * few hundred instructions.  The hop now holds
  * exec_update_lock for write across its checks (engine.c), which closes it
  * by the lock order; this test is the attack, kept for any kernel where the
  * window is wider.
