@@ -26,6 +26,10 @@ oom_log() {
 }
 oom_announced() { oom_log "[    1.5] hop-test: an OOM kill follows"; "$here/kmsg-check.sh" "$tmp/log"; }
 oom_unannounced() { oom_log; ! "$here/kmsg-check.sh" "$tmp/log"; }
+oom_withdrawn() {
+	oom_log "[    1.5] hop-test: an OOM kill follows" "[    1.6] hop-test: no OOM kill follows"
+	! "$here/kmsg-check.sh" "$tmp/log"
+}
 oom_announced_then_more() {
 	oom_announced || return 1
 	printf '%s\n' "[    3.0] WARNING: CPU: 0 PID: 1 at x" >>"$tmp/log"
@@ -77,6 +81,7 @@ t "kmsg-check flags kmemleak leaks" flags_line "[    2.1] kmemleak: 2 new suspec
 t "kmsg-check fails on a missing log" fails "$here/kmsg-check.sh" "$tmp/nonexistent"
 t "kmsg-check passes an OOM report a test announced" oom_announced
 t "kmsg-check flags an OOM report nobody announced" oom_unannounced
+t "kmsg-check flags an OOM report after an announcement was withdrawn" oom_withdrawn
 t "kmsg-check flags a WARNING after an announced OOM report" oom_announced_then_more
 t "summarize counts failures, crashes, skips and guards" summary_counts
 t "summarize passes a clean run" summary_clean
