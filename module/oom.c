@@ -7,8 +7,9 @@
  * same thread has it (process_shares_mm()).  A hopped thread's mm is a
  * server's.  A client whose leader was hopped when its memory cgroup ran out
  * was scored and killed for the server's memory, and with it every process
- * "sharing" that mm, the server first, whose memory the OOM reaper then
- * took (fault_test oom_killing_a_hopped_client_spares_the_server).
+ * "sharing" that mm: the server (fault_test
+ * oom_killing_a_hopped_client_spares_the_server).  The OOM reaper is then
+ * queued for that mm too.
  *
  * The two helpers are inlined into the OOM killer itself, so hop takes the
  * functions around them, with a kprobe at each entry that sends the call to
