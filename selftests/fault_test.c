@@ -747,17 +747,6 @@ static int perf_race(struct hop_conn *conn, struct race_result *res)
 	return 0;
 }
 
-static int write_str(const char *path, const char *v)
-{
-	int fd = open(path, O_WRONLY), r;
-
-	if (fd < 0)
-		return -errno;
-	r = write(fd, v, strlen(v)) == (ssize_t)strlen(v) ? 0 : -errno;
-	close(fd);
-	return r;
-}
-
 /*
  * The same race for perf_event_open() on a thread that hops, by a client
  * without CAP_PERFMON (with it, perf skips the ptrace check, and may watch
@@ -794,7 +783,7 @@ TEST(racing_perf_events_never_sample_the_handler)
 	n = read(fd, old, sizeof(old) - 1);
 	close(fd);
 	ASSERT_LT(0, n);
-	ASSERT_EQ(0, write_str(knob, "1"));
+	ASSERT_EQ(0, hop_test_write_file(knob, "1"));
 	ASSERT_EQ(0, hop_test_server_start(&srv, hop_test_name("perfrace"), misbehave, NULL,
 					   &opts, NULL));
 	pid = fork();
@@ -807,7 +796,7 @@ TEST(racing_perf_events_never_sample_the_handler)
 		_exit(perf_race(c, res) ? 2 : 0);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	write_str(knob, old);
+	hop_test_write_file(knob, old);
 	hop_test_server_stop(&srv);
 	ASSERT_TRUE(WIFEXITED(status));
 	ASSERT_EQ(0, WEXITSTATUS(status));
@@ -843,7 +832,7 @@ static int oom_client(const char *name, void *arg)
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	if (write_str(path, pid) || write_str("/proc/self/oom_score_adj", "1000") ||
+	if (hop_test_write_file(path, pid) || hop_test_write_file("/proc/self/oom_score_adj", "1000") ||
 	    hop_connect(&c, name) || pthread_create(&t, NULL, eat_memory, NULL))
 		return 1;
 	hop_call(c, "sleep", 5, (char[8]){ 0 }, 8);
@@ -874,22 +863,22 @@ TEST_F(srv, oom_killing_a_hopped_client_spares_the_server)
 			SKIP(return, "no cgroup2 here: %s", strerror(errno));
 		mounted = 1;
 	}
-	if (write_str("/sys/fs/cgroup/cgroup.subtree_control", "+memory"))
+	if (hop_test_write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory"))
 		SKIP(goto out, "no memory controller");
 	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/hop-oom-%d", getpid());
 	ASSERT_EQ(0, mkdir(cg, 0755));
 	snprintf(path, sizeof(path), "%s/memory.max", cg);
-	ASSERT_EQ(0, write_str(path, "33554432"));
+	ASSERT_EQ(0, hop_test_write_file(path, "33554432"));
 	snprintf(path, sizeof(path), "%s/memory.swap.max", cg);
-	write_str(path, "0");
+	hop_test_write_file(path, "0");
 	/* The OOM report is this test's doing: the kernel log checker excuses it. */
-	ASSERT_EQ(0, write_str("/dev/kmsg", "hop-test: an OOM kill follows"));
+	ASSERT_EQ(0, hop_test_write_file("/dev/kmsg", "hop-test: an OOM kill follows"));
 	pid = fork();
 	if (pid == 0)
 		_exit(oom_client(self->srv.name, cg));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	/* hop.ko's own kill prints no report: the announcement must not excuse a later one. */
-	write_str("/dev/kmsg", "hop-test: no OOM kill follows");
+	hop_test_write_file("/dev/kmsg", "hop-test: no OOM kill follows");
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	/* The server: alive, and serving. */
 	EXPECT_EQ(0, waitpid(self->srv.pid, &status, WNOHANG));

@@ -52,6 +52,18 @@ static inline long hop_test_ioctl(int fd, unsigned long cmd, const void *arg)
 	return r < 0 ? -errno : r;
 }
 
+/* Write @s to @path (a sysctl, a cgroup file, /dev/kmsg): 0 or -errno. */
+static inline int hop_test_write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY), r;
+
+	if (fd < 0)
+		return -errno;
+	r = write(fd, s, strlen(s)) == (ssize_t)strlen(s) ? 0 : -errno;
+	close(fd);
+	return r;
+}
+
 struct hop_test_server {
 	pid_t pid;
 	char name[HOP_NAME_MAX];

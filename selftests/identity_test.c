@@ -1547,17 +1547,6 @@ TEST(handler_cannot_serve)
 	close(ready[1]);
 }
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY), r;
-
-	if (fd < 0)
-		return -errno;
-	r = write(fd, s, strlen(s)) == (ssize_t)strlen(s) ? 0 : -errno;
-	close(fd);
-	return r;
-}
-
 /*
  * Review #12.  main: with kprobes disarmed (debugfs kprobes/enabled = 0),
  * every guard and the exit hook were off and hops went on.  Now: hops fail
@@ -1569,9 +1558,9 @@ TEST_F(srv, disarmed_kprobes_fail_closed)
 
 	if (access(knob, W_OK))
 		SKIP(return, "%s not writable", knob);
-	ASSERT_EQ(0, write_file(knob, "0"));
+	ASSERT_EQ(0, hop_test_write_file(knob, "0"));
 	EXPECT_EQ(-ENOLCK, call(self->conn, "echo"));
-	ASSERT_EQ(0, write_file(knob, "1"));
+	ASSERT_EQ(0, hop_test_write_file(knob, "1"));
 	EXPECT_EQ(4, call(self->conn, "echo"));
 }
 
@@ -1732,9 +1721,9 @@ TEST(services_per_user_are_capped)
 	n = read(fd, old, sizeof(old) - 1);
 	ASSERT_LT(0, n);
 	old[n] = 0;
-	ASSERT_EQ(0, write_file(param, "2"));
+	ASSERT_EQ(0, hop_test_write_file(param, "2"));
 	EXPECT_EQ(100 + EAGAIN, in_child(serve_three_as_nobody, hop_test_name("cap"), NULL));
-	EXPECT_EQ(0, write_file(param, old));
+	EXPECT_EQ(0, hop_test_write_file(param, old));
 	close(fd);
 }
 
