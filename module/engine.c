@@ -27,6 +27,7 @@
 #include <linux/hashtable.h>
 #include <linux/rculist_nulls.h>
 #include <linux/uaccess.h>
+#include <linux/pagemap.h>
 #include <linux/task_work.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task_stack.h>
@@ -256,12 +257,24 @@ static void hop_deadline_disarm(struct hop_frame *f, bool may_wait)
 		hop_frame_put(f);
 }
 
+/*
+ * Let @f's slot go once the caller is current again, before anything touches
+ * the caller's memory (hop_reply_out()).  Once only.
+ */
+static void hop_frame_free_slot(struct hop_frame *f)
+{
+	if (!f->slot_freed) {
+		f->slot_freed = true;
+		hop_release_slot(f->svc, f->slot);
+	}
+}
+
 /* Release what the frame held once the caller's identity is back. */
 static void hop_frame_finish(struct hop_frame *f)
 {
 	hop_fds_release(f);
 	hop_identity_drop_borrowed(f);
-	hop_release_slot(f->svc, f->slot);
+	hop_frame_free_slot(f);
 	if (f->async)
 		hop_async_put(f->async);
 	hop_service_put(f->svc);
@@ -437,7 +450,7 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	struct hop_frame *outer, *f;
 	struct hop_slot *slot;
 	unsigned int depth;
-	u64 timeout_ns, start_ns;
+	u64 timeout_ns, left_ns, start_ns;
 	int idx, err;
 
 	err = hop_may_hop(from_uring);
@@ -461,8 +474,10 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	}
 	/* The deadline starts now: the slot wait counts against it. */
 	timeout_ns = c->timeout_ns ?: svc->timeout_ns;
+	left_ns = timeout_ns;
 	start_ns = timeout_ns ? ktime_get_ns() : 0;
-	idx = hop_claim_slot(svc, c->flags & HOP_CALL_NONBLOCK, timeout_ns);
+again:
+	idx = hop_claim_slot(svc, c->flags & HOP_CALL_NONBLOCK, left_ns);
 	if (idx < 0) {
 		err = idx;
 		goto err_free;
@@ -474,19 +489,37 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 			err = -ETIMEDOUT;
 			goto err_slot;
 		}
-		timeout_ns -= waited;
+		left_ns = timeout_ns - waited;
 	}
 	slot = &svc->slots[idx];
 	/*
+	 * From here to the push nothing waits on what the caller controls
+	 * while the slot is held, or a few such callers would stop the
+	 * service for everyone, with no deadline to end it (the deadline
+	 * covers the handler): its memory (a page behind userfaultfd or
+	 * FUSE) or its own process's exec locks.  Each is tried without
+	 * waiting; what would wait lets the slot go, waits without it, and
+	 * starts over (fault_test client_memory_that_blocks_holds_no_slot).
+	 *
 	 * _copy_from_user(): copy_from_user() without hardened usercopy's
 	 * object walk, which on a vmap'd buffer looks the area up on every
 	 * call.  The bound is ours: req_len <= msg_size, the request half of
 	 * the slot's own mapping.  A register call has nothing to copy.
 	 */
-	if (!(c->flags & HOP_CALL_INTERNAL_REGS) &&
-	    _copy_from_user(slot->kbuf, u64_to_user_ptr(c->req), c->req_len)) {
-		err = -EFAULT;
-		goto err_slot;
+	if (!(c->flags & HOP_CALL_INTERNAL_REGS) && c->req_len) {
+		unsigned long left;
+
+		pagefault_disable();
+		left = _copy_from_user(slot->kbuf, u64_to_user_ptr(c->req), c->req_len);
+		pagefault_enable();
+		if (unlikely(left)) {
+			hop_release_slot(svc, idx);
+			if (fault_in_readable(u64_to_user_ptr(c->req), c->req_len)) {
+				err = -EFAULT;
+				goto err_free;
+			}
+			goto again_unless_killed;
+		}
 	}
 	err = hop_identity_borrow(svc, f);
 	if (err)
@@ -501,15 +534,28 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	 * (guards.c), so holding both from the checks to the push leaves no
 	 * gap: an attach that passed its check before the push is done before
 	 * the checks here see it (fault_test racing_perf_events_*).  The order
-	 * is exec's.
+	 * is exec's.  An exec in another thread holds them while it reads
+	 * its binary, from a file system the caller may control: busy, they
+	 * are waited for without the slot.
 	 */
-	err = mutex_lock_killable(&current->signal->cred_guard_mutex);
-	if (err)
-		goto err_borrowed;
-	err = down_write_killable(&current->signal->exec_update_lock);
-	if (err) {
+	if (unlikely(!mutex_trylock(&current->signal->cred_guard_mutex))) {
+		hop_identity_drop_borrowed(f);
+		hop_release_slot(svc, idx);
+		err = mutex_lock_killable(&current->signal->cred_guard_mutex);
+		if (err)
+			goto err_free;
 		mutex_unlock(&current->signal->cred_guard_mutex);
-		goto err_borrowed;
+		goto again_unless_killed;
+	}
+	if (unlikely(!down_write_trylock(&current->signal->exec_update_lock))) {
+		mutex_unlock(&current->signal->cred_guard_mutex);
+		hop_identity_drop_borrowed(f);
+		hop_release_slot(svc, idx);
+		err = down_write_killable(&current->signal->exec_update_lock);
+		if (err)
+			goto err_free;
+		up_write(&current->signal->exec_update_lock);
+		goto again_unless_killed;
 	}
 	if (current->ptrace)
 		err = -EPERM;		/* a tracer would see and poke the handler */
@@ -538,6 +584,7 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	kref_get(&svc->ref);
 	f->svc = svc;
 	f->slot = idx;
+	f->slot_freed = false;
 	f->req_len = c->req_len;
 	f->resp_uaddr = c->resp;
 	f->origin_uaddr = c->origin;
@@ -596,6 +643,13 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 		hop_request_abort(f, HOP_ABORT_SIGNAL, 0);
 	trace_hop_handler_enter(svc->name, idx, depth);
 	return 0;
+
+again_unless_killed:
+	/* A caller whose page or lock comes back busy each time can still be killed. */
+	if (!fatal_signal_pending(current))
+		goto again;
+	err = -EINTR;
+	goto err_free;
 
 err_borrowed:
 	hop_identity_drop_borrowed(f);
@@ -706,6 +760,44 @@ static long hop_return_fds(struct hop_frame *f, long result)
 	return result;
 }
 
+/*
+ * The reply into the caller's buffer (current is the caller again), and the
+ * slot let go, which must not wait on the caller's memory (as in
+ * hop_enter()): the copy runs with page faults off, and a part that
+ * faulted is finished from a copy of it once the slot is free.  Returns
+ * @result, or the errno that replaces it.
+ */
+static long hop_reply_out(struct hop_frame *f, long result)
+{
+	struct hop_service *svc = f->svc;
+	/* result <= resp_cap <= msg_size: within the reply half (see hop_enter). */
+	const u8 *reply = svc->slots[f->slot].kbuf + svc->msg_size;
+	u8 __user *to = u64_to_user_ptr(f->resp_uaddr);
+	unsigned long left = 0, done = 0;
+	void *rest = NULL;
+
+	if (result > 0) {
+		/* _copy_to_user(): no hardened-usercopy walk (hop_enter()). */
+		pagefault_disable();
+		left = _copy_to_user(to, reply, result);
+		pagefault_enable();
+		done = result - left;
+		if (unlikely(left)) {
+			rest = kvmalloc(left, GFP_KERNEL);
+			if (rest)
+				memcpy(rest, reply + done, left);
+		}
+	}
+	hop_frame_free_slot(f);
+	if (likely(!left))
+		return result;
+	if (!rest)
+		return -ENOMEM;
+	left = copy_to_user(to + done, rest, left);
+	kvfree(rest);
+	return left ? -EFAULT : result;
+}
+
 /* HOP_IOC_RECV_FDS, HOP_IOC_SEND_FDS: only inside a handler of @svc. */
 long hop_frame_fds_ioctl(struct hop_service *svc, unsigned int cmd, void __user *uarg)
 {
@@ -740,13 +832,10 @@ static long hop_return_frame(struct hop_frame *f, const struct hop_return *r)
 		return -EINVAL;
 
 	hop_frame_leave(f);
-	result = r->result;
-	/* result <= resp_cap <= msg_size: within the reply half (see hop_enter). */
-	if (result > 0 && _copy_to_user(u64_to_user_ptr(f->resp_uaddr),
-					svc->slots[f->slot].kbuf + svc->msg_size, result)) {
-		result = -EFAULT;
+	result = hop_reply_out(f, r->result);
+	if (result != r->result)
 		origin = HOP_ORIGIN_HOP;
-	}
+	/* The slot is free: what follows may wait on the caller's memory. */
 	if (f->nresp_fds || f->nrfds_uaddr) {
 		long with_fds = hop_return_fds(f, result);
 
@@ -946,6 +1035,8 @@ static void hop_abort_work_fn(struct callback_head *cb)
 		/* Nested callers see their hop fail too; the outermost wins %rax. */
 		if (!f->from_uring)
 			current_pt_regs()->ax = hop_abort_errno(why);
+		/* Before the caller's memory is touched (hop_reply_out()). */
+		hop_frame_free_slot(f);
 		hop_set_origin(f->origin_uaddr, HOP_ORIGIN_HOP);
 		if (f != target)
 			hop_frame_finish(f);

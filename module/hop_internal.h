@@ -166,6 +166,7 @@ struct hop_frame {
 	void *io_uring;			/* the task's io_uring context at the call */
 	struct hop_service *svc;	/* a reference */
 	unsigned int slot;
+	bool slot_freed;		/* let go before the frame's end (hop_frame_free_slot) */
 	u64 req_len;
 	u64 resp_uaddr;
 	u64 resp_cap;

@@ -17,6 +17,8 @@
 #include <sys/syscall.h>
 #include <linux/futex.h>
 #include <linux/perf_event.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/mount.h>
 #include "kselftest_harness.h"
@@ -889,6 +891,126 @@ TEST_F(srv, oom_killing_a_hopped_client_spares_the_server)
 out:
 	if (mounted)
 		umount("/sys/fs/cgroup");
+}
+
+/* ---- row: client memory that blocks ---------------------------------------- */
+
+/*
+ * A page of the client's that faults until the test says otherwise: a
+ * userfaultfd range in missing mode, with no thread serving it.
+ */
+struct blocking_page {
+	int uffd;
+	char *page;
+};
+
+static int blocking_page_open(struct blocking_page *b)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg;
+
+	b->uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (b->uffd < 0)
+		return -errno;
+	if (ioctl(b->uffd, UFFDIO_API, &api))
+		return -errno;
+	b->page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (b->page == MAP_FAILED)
+		return -errno;
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = (unsigned long)b->page;
+	reg.range.len = 4096;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	return ioctl(b->uffd, UFFDIO_REGISTER, &reg) ? -errno : 0;
+}
+
+/* Wait (10 s) until a thread is stopped in a fault on the page. */
+static int blocking_page_wait_fault(struct blocking_page *b)
+{
+	struct pollfd p = { .fd = b->uffd, .events = POLLIN };
+	struct uffd_msg msg;
+
+	if (poll(&p, 1, 10000) != 1)
+		return -ETIMEDOUT;
+	if (read(b->uffd, &msg, sizeof(msg)) != sizeof(msg))
+		return -errno;
+	return msg.event == UFFD_EVENT_PAGEFAULT ? 0 : -EPROTO;
+}
+
+/* Map the page, holding @text, and let the faulting thread go on. */
+static int blocking_page_release(struct blocking_page *b, const char *text)
+{
+	static char src[4096] __attribute__((aligned(4096)));
+	struct uffdio_copy copy = {
+		.dst = (unsigned long)b->page, .src = (unsigned long)src, .len = 4096,
+	};
+
+	memset(src, 0, sizeof(src));
+	strcpy(src, text);
+	return ioctl(b->uffd, UFFDIO_COPY, &copy) ? -errno : 0;
+}
+
+struct blocked_call {
+	int fd;
+	struct hop_call c;
+	long ret;
+};
+
+static void *blocked_call_fn(void *arg)
+{
+	struct blocked_call *bc = arg;
+
+	bc->ret = hop_test_ioctl(bc->fd, HOP_IOC_CALL, &bc->c);
+	return NULL;
+}
+
+/*
+ * A client whose request, reply buffer, origin word or fd count lies on a
+ * page that blocks (userfaultfd, FUSE, a slow disk) must not hold a server
+ * slot while it waits: a service has a handful of slots, and a few such
+ * calls would stop it for everyone, with no deadline to end them (the
+ * deadline covers the handler).  main (13a369f): each of the four kept its
+ * slot (slots_busy 1) until the page came.  Now the copy is tried with page
+ * faults off while the slot is held; a fault lets the slot go, waits for the
+ * page without it and tries again (the request), or finishes from a copy of
+ * the reply (the rest).
+ */
+TEST_F(srv, client_memory_that_blocks_holds_no_slot)
+{
+	static const char *const where[] = { "request", "reply", "origin", "fd count" };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(where); i++) {
+		struct blocking_page b;
+		struct blocked_call bc;
+		char req[8] = "hello", resp[8] = "";
+		u_int32_t origin = 99, nrfds = 99;
+		pthread_t t;
+		int err;
+
+		err = blocking_page_open(&b);
+		if (err == -ENOSYS || err == -EPERM)
+			SKIP(return, "no userfaultfd here: %s", strerror(-err));
+		ASSERT_EQ(0, err);
+		bc.fd = hop_conn_fd(self->conn);
+		bc.c = hop_test_call_args(i == 0 ? b.page : req, 5, i == 1 ? b.page : resp, 8);
+		bc.c.origin = (unsigned long)(i == 2 ? (u_int32_t *)b.page : &origin);
+		bc.c.nrfds = (unsigned long)(i == 3 ? (u_int32_t *)b.page : &nrfds);
+		ASSERT_EQ(0, pthread_create(&t, NULL, blocked_call_fn, &bc));
+		ASSERT_EQ(0, blocking_page_wait_fault(&b));
+		/* The fault is taken and unserved: is the slot free meanwhile? */
+		EXPECT_EQ(0, info_of(self->conn).slots_busy)
+			TH_LOG("%s on a blocking page holds a slot", where[i]);
+		ASSERT_EQ(0, blocking_page_release(&b, "hello"));
+		ASSERT_EQ(0, pthread_join(t, NULL));
+		EXPECT_EQ(5, bc.ret) TH_LOG("%s", where[i]);
+		EXPECT_EQ(0, memcmp(i == 1 ? b.page : resp, "hello", 5)) TH_LOG("%s", where[i]);
+		EXPECT_EQ(HOP_ORIGIN_HANDLER, i == 2 ? *(u_int32_t *)b.page : origin);
+		EXPECT_EQ(0, i == 3 ? *(u_int32_t *)b.page : nrfds);
+		EXPECT_EQ(0, info_of(self->conn).slots_busy);
+		munmap(b.page, 4096);
+		close(b.uffd);
+	}
 }
 
 TEST_F(srv, other_process_cannot_ptrace_hopped_task)
