@@ -342,25 +342,11 @@ bool hop_guards_hold(void)
 
 int hop_guards_init(void)
 {
-	struct kretprobe *rps[ARRAY_SIZE(hop_guards)];
-	unsigned int i;
-	int err;
-
-	for (i = 0; i < ARRAY_SIZE(hop_guards); i++)
-		rps[i] = &hop_guards[i];
-	err = register_kretprobes(rps, ARRAY_SIZE(rps));
-	if (err)
-		pr_err("hop: cannot guard hopped tasks (%d): kretprobes are required\n", err);
-	return err;
+	return hop_kretprobes_register(hop_guards, ARRAY_SIZE(hop_guards), "hopped tasks");
 }
 
 void hop_guards_exit(void)
 {
-	struct kretprobe *rps[ARRAY_SIZE(hop_guards)];
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(hop_guards); i++)
-		rps[i] = &hop_guards[i];
-	unregister_kretprobes(rps, ARRAY_SIZE(rps));
+	hop_kretprobes_unregister(hop_guards, ARRAY_SIZE(hop_guards));
 	flush_work(&hop_path_drop_work);
 }

@@ -325,6 +325,12 @@ struct hop_ksyms {
 };
 extern struct hop_ksyms hop_ksyms;
 int hop_ksyms_init(void);
+struct kprobe;
+struct kretprobe;
+int hop_kprobes_register(struct kprobe *kps, unsigned int n, const char *what);
+void hop_kprobes_unregister(struct kprobe *kps, unsigned int n);
+int hop_kretprobes_register(struct kretprobe *rps, unsigned int n, const char *what);
+void hop_kretprobes_unregister(struct kretprobe *rps, unsigned int n);
 
 /* robust.c: robust futexes on slots */
 int hop_robust_setup(struct hop_service *svc, u64 uarray);

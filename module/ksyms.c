@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ksyms.c: the few kernel functions hop needs that are not exported, looked up
- * once at load through kallsyms_lookup_name (itself found with a kprobe).  A
- * missing symbol makes the load fail with a message naming it.
+ * ksyms.c: what hop takes from the kernel beyond its exports.  The few
+ * kernel functions hop needs that are not exported, looked up once at load
+ * through kallsyms_lookup_name (itself found with a kprobe); a missing
+ * symbol makes the load fail with a message naming it.  And the
+ * registration of the probe arrays of guards.c, policy.c and oom.c.
  */
 #include <linux/kernel.h>
 #include <linux/kprobes.h>
@@ -100,4 +102,63 @@ int hop_ksyms_init(void)
 		err = hop_lookup(lookup, "current_save_fsgs",
 				 (void **)&hop_ksyms.current_save_fsgs);
 	return err;
+}
+
+/*
+ * register_kprobes() and its kin take arrays of pointers; hop's probes are
+ * arrays of structs.  All or none is registered; @what names the probes in
+ * the message a failed load prints.
+ */
+#define HOP_PROBES_MAX 16
+
+int hop_kprobes_register(struct kprobe *kps, unsigned int n, const char *what)
+{
+	struct kprobe *ptrs[HOP_PROBES_MAX];
+	unsigned int i;
+	int err;
+
+	if (WARN_ON(n > HOP_PROBES_MAX))
+		return -E2BIG;
+	for (i = 0; i < n; i++)
+		ptrs[i] = &kps[i];
+	err = register_kprobes(ptrs, n);
+	if (err)
+		pr_err("hop: cannot probe %s (%d): kprobes are required\n", what, err);
+	return err;
+}
+
+void hop_kprobes_unregister(struct kprobe *kps, unsigned int n)
+{
+	struct kprobe *ptrs[HOP_PROBES_MAX];
+	unsigned int i;
+
+	for (i = 0; i < n && i < HOP_PROBES_MAX; i++)
+		ptrs[i] = &kps[i];
+	unregister_kprobes(ptrs, i);
+}
+
+int hop_kretprobes_register(struct kretprobe *rps, unsigned int n, const char *what)
+{
+	struct kretprobe *ptrs[HOP_PROBES_MAX];
+	unsigned int i;
+	int err;
+
+	if (WARN_ON(n > HOP_PROBES_MAX))
+		return -E2BIG;
+	for (i = 0; i < n; i++)
+		ptrs[i] = &rps[i];
+	err = register_kretprobes(ptrs, n);
+	if (err)
+		pr_err("hop: cannot guard %s (%d): kretprobes are required\n", what, err);
+	return err;
+}
+
+void hop_kretprobes_unregister(struct kretprobe *rps, unsigned int n)
+{
+	struct kretprobe *ptrs[HOP_PROBES_MAX];
+	unsigned int i;
+
+	for (i = 0; i < n && i < HOP_PROBES_MAX; i++)
+		ptrs[i] = &rps[i];
+	unregister_kretprobes(ptrs, i);
 }

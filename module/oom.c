@@ -213,24 +213,10 @@ unsigned long hop_oom_probes_missed(void)
 
 int hop_oom_init(void)
 {
-	struct kprobe *kps[ARRAY_SIZE(hop_oom_probes)];
-	unsigned int i;
-	int err;
-
-	for (i = 0; i < ARRAY_SIZE(hop_oom_probes); i++)
-		kps[i] = &hop_oom_probes[i];
-	err = register_kprobes(kps, ARRAY_SIZE(kps));
-	if (err)
-		pr_err("hop: cannot probe the OOM killer (%d): kprobes are required\n", err);
-	return err;
+	return hop_kprobes_register(hop_oom_probes, ARRAY_SIZE(hop_oom_probes), "the OOM killer");
 }
 
 void hop_oom_exit(void)
 {
-	struct kprobe *kps[ARRAY_SIZE(hop_oom_probes)];
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(hop_oom_probes); i++)
-		kps[i] = &hop_oom_probes[i];
-	unregister_kprobes(kps, ARRAY_SIZE(kps));
+	hop_kprobes_unregister(hop_oom_probes, ARRAY_SIZE(hop_oom_probes));
 }

@@ -557,26 +557,15 @@ int hop_policy_check_server(struct task_struct *srv)
 
 int hop_policy_init(void)
 {
-	struct kprobe *kps[ARRAY_SIZE(hop_policy_probes)];
 	unsigned int i;
-	int err;
 
 	for (i = 0; i < ARRAY_SIZE(hop_handler_syscalls); i++)
 		__set_bit(hop_handler_syscalls[i], hop_allowed);
-	for (i = 0; i < ARRAY_SIZE(hop_policy_probes); i++)
-		kps[i] = &hop_policy_probes[i];
-	err = register_kprobes(kps, ARRAY_SIZE(kps));
-	if (err)
-		pr_err("hop: cannot probe do_prlimit/do_seccomp (%d): kprobes are required\n", err);
-	return err;
+	return hop_kprobes_register(hop_policy_probes, ARRAY_SIZE(hop_policy_probes),
+				    "do_prlimit/do_seccomp");
 }
 
 void hop_policy_exit(void)
 {
-	struct kprobe *kps[ARRAY_SIZE(hop_policy_probes)];
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(hop_policy_probes); i++)
-		kps[i] = &hop_policy_probes[i];
-	unregister_kprobes(kps, ARRAY_SIZE(kps));
+	hop_kprobes_unregister(hop_policy_probes, ARRAY_SIZE(hop_policy_probes));
 }

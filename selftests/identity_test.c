@@ -1399,6 +1399,40 @@ TEST_F(srv, tracer_attached_during_slot_wait_is_refused)
 	close(t.ready[1]);
 }
 
+/*
+ * Fork a server that serves @name and then changes itself (@server_fn:
+ * sandboxed_server, dropping_server) and wait until it is ready; it writes
+ * one byte to the pipe it is given.  Returns its pid, or -1.
+ */
+static pid_t start_server(int (*server_fn)(const char *name, void *ready), const char *name)
+{
+	int ready[2];
+	pid_t pid;
+	char x;
+
+	if (pipe(ready))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		close(ready[0]);
+		_exit(server_fn(name, ready));
+	}
+	close(ready[1]);
+	if (pid > 0 && read(ready[0], &x, 1) != 1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	close(ready[0]);
+	return pid;
+}
+
+static void stop_server(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
 /* A server that sandboxes itself after SERVE. */
 static int sandboxed_server(const char *name, void *arg)
 {
@@ -1428,22 +1462,14 @@ TEST(sandboxed_server_is_refused)
 {
 	const char *name = hop_test_name("sandboxed");
 	struct hop_conn *c;
-	int ready[2], status;
-	char x;
 	pid_t pid;
 
-	ASSERT_EQ(0, pipe(ready));
-	pid = fork();
-	if (pid == 0)
-		_exit(sandboxed_server(name, ready));
-	ASSERT_EQ(1, read(ready[0], &x, 1));
+	pid = start_server(sandboxed_server, name);
+	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, hop_connect(&c, name));
 	EXPECT_EQ(-EPERM, call(c, "open"));
 	hop_disconnect(c);
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	close(ready[0]);
-	close(ready[1]);
+	stop_server(pid);
 }
 
 static int serve_when_sandboxed(const char *name, void *arg)
@@ -1489,24 +1515,16 @@ TEST(server_privilege_drop_after_serve_is_honoured)
 {
 	const char *name = hop_test_name("dropper");
 	struct hop_conn *c;
-	int ready[2], status;
-	char x;
 	pid_t pid;
 
 	if (geteuid() != 0)
 		SKIP(return, "needs root to drop privileges");
-	ASSERT_EQ(0, pipe(ready));
-	pid = fork();
-	if (pid == 0)
-		_exit(dropping_server(name, ready));
-	ASSERT_EQ(1, read(ready[0], &x, 1));
+	pid = start_server(dropping_server, name);
+	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, hop_connect(&c, name));
 	EXPECT_EQ(65534, call(c, "euid"));
 	hop_disconnect(c);
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	close(ready[0]);
-	close(ready[1]);
+	stop_server(pid);
 }
 
 /*
@@ -1522,29 +1540,22 @@ TEST(server_privilege_drop_after_serve_is_honoured)
 TEST(handler_cannot_serve)
 {
 	struct hop_conn *c, *nested;
-	char name[HOP_NAME_MAX], x;
-	int ready[2], status;
+	char name[HOP_NAME_MAX];
 	pid_t pid;
 
 	if (geteuid() != 0)
 		SKIP(return, "needs root to drop privileges");
 	snprintf(name, sizeof(name), "%s", hop_test_name("servein"));
 	snprintf(nested_name, sizeof(nested_name), "%s", hop_test_name("nested"));
-	ASSERT_EQ(0, pipe(ready));
-	pid = fork();
-	if (pid == 0)
-		_exit(dropping_server(name, ready));
-	ASSERT_EQ(1, read(ready[0], &x, 1));
+	pid = start_server(dropping_server, name);
+	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, hop_connect(&c, name));
 	EXPECT_EQ(65534, call(c, "euid"));
 	EXPECT_EQ(-EPERM, call(c, "serve-nested"));
 	EXPECT_EQ(-ENOENT, hop_connect(&nested, nested_name));
 	EXPECT_EQ(65534, call(c, "euid"));
 	hop_disconnect(c);
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	close(ready[0]);
-	close(ready[1]);
+	stop_server(pid);
 }
 
 /*
@@ -1625,17 +1636,13 @@ static int proc_real_uid(pid_t pid)
 TEST(objective_creds_stay_the_callers)
 {
 	const char *name = hop_test_name("objcred");
-	int ready[2], status;
 	pid_t srv, client, killer;
-	char x;
+	int status;
 
 	if (geteuid() != 0)
 		SKIP(return, "needs root to change users");
-	ASSERT_EQ(0, pipe(ready));
-	srv = fork();
-	if (srv == 0)
-		_exit(dropping_server(name, ready));
-	ASSERT_EQ(1, read(ready[0], &x, 1));
+	srv = start_server(dropping_server, name);
+	ASSERT_LT(0, srv);
 	client = fork();
 	if (client == 0)
 		_exit(napping_client(name, NULL));
@@ -1652,10 +1659,7 @@ TEST(objective_creds_stay_the_callers)
 	ASSERT_EQ(client, waitpid(client, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(100, WEXITSTATUS(status));	/* the nap's 0 */
-	kill(srv, SIGKILL);
-	waitpid(srv, &status, 0);
-	close(ready[0]);
-	close(ready[1]);
+	stop_server(srv);
 }
 
 /* Accounting (review #15): what a service pins, services per user, completions. */
