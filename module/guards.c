@@ -17,6 +17,12 @@
  * security_ptrace_access_check(), and /proc/<tid>/fd/N and pidfd_getfd()
  * through fget_task().  All refuse a hopped target to everyone but itself,
  * and the ptrace check refuses a hopped task its own process's other threads.
+ *
+ * Two kinds: refusals decided at a function's entry (hop_refusals, kprobes
+ * that return the refusal in the function's place: the LSM hooks and the
+ * ptrace checks) and look guards that must also see the function's end
+ * (hop_guards, kretprobes: fget_task() and the /proc links, which read the
+ * task's files or fs themselves).
  */
 #include <linux/kernel.h>
 #include <linux/kprobes.h>
@@ -57,16 +63,32 @@ bool hop_is_foreign(struct task_struct *t)
 	return hop_task_intercepted(t);
 }
 
-/* LSM hooks: arm the return probe only when current is hopped. */
-static int hop_guard_current_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+/*
+ * Refusals: what a hopped task may not do, and what may not be done to it,
+ * decided at the entry of the function that would do it.  A kprobe sends
+ * the call to a function here that returns the refusal to the caller (as
+ * oom.c does), so the function never runs.  Nothing it would have
+ * allocated or counted is left to undo, as a refusal at its return would
+ * leave (security_task_alloc(): copy_process() frees the task's LSM blob
+ * only when the hook succeeded), and no return-probe instance is taken
+ * for the call: a pool that ran dry, hundreds of tasks inside
+ * ptrace_may_access() at once (PREEMPT_RT, where task_lock() sleeps),
+ * would stop every hop (hop_guards_hold()).
+ */
+static noinline int hop_refuse_eperm(void)
 {
-	return hop_is_hopped(current) ? 0 : 1;
+	return -EPERM;
 }
 
-static int hop_guard_eperm(struct kretprobe_instance *ri, struct pt_regs *regs)
+static noinline bool hop_refuse_false(void)
 {
-	regs->ax = (unsigned long)-EPERM;
-	return 0;
+	return false;
+}
+
+/* LSM hooks of task creation, exec and credential changes: not while hopped. */
+static int hop_refuse_current_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	return hop_is_hopped(current) ? hop_kprobe_redirect(regs, hop_refuse_eperm) : 0;
 }
 
 /*
@@ -78,22 +100,39 @@ static int hop_guard_eperm(struct kretprobe_instance *ri, struct pt_regs *regs)
  * fds through /proc/<pid>/mem and /proc/<pid>/fd (identity_test
  * handler_cannot_reach_the_client_through_proc).
  */
-static int hop_guard_target_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+static bool hop_target_refused(struct task_struct *target)
 {
-	struct task_struct *target = (struct task_struct *)regs->di;
-
 	if (target == current)
-		return 1;
+		return false;
 	if (hop_is_foreign(target))
-		return 0;
-	return same_thread_group(target, current) && hop_is_hopped(current) ? 0 : 1;
+		return true;
+	return same_thread_group(target, current) && hop_is_hopped(current);
 }
 
-static int hop_guard_false(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int hop_refuse_ptrace_may_access_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	regs->ax = 0;
-	return 0;
+	return hop_target_refused((struct task_struct *)regs->di) ?
+	       hop_kprobe_redirect(regs, hop_refuse_false) : 0;
 }
+
+/* ptrace_attach() calls the static __ptrace_may_access(): its LSM hook. */
+static int hop_refuse_ptrace_access_check_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	return hop_target_refused((struct task_struct *)regs->di) ?
+	       hop_kprobe_redirect(regs, hop_refuse_eperm) : 0;
+}
+
+static struct kprobe hop_refusals[] = {
+	{ .symbol_name = "security_task_alloc", .pre_handler = hop_refuse_current_pre },
+	{ .symbol_name = "security_bprm_creds_for_exec", .pre_handler = hop_refuse_current_pre },
+	{ .symbol_name = "security_task_fix_setuid", .pre_handler = hop_refuse_current_pre },
+	{ .symbol_name = "security_task_fix_setgid", .pre_handler = hop_refuse_current_pre },
+	{ .symbol_name = "security_task_fix_setgroups", .pre_handler = hop_refuse_current_pre },
+	{ .symbol_name = "security_capset", .pre_handler = hop_refuse_current_pre },
+	{ .symbol_name = "ptrace_may_access", .pre_handler = hop_refuse_ptrace_may_access_pre },
+	{ .symbol_name = "security_ptrace_access_check",
+	  .pre_handler = hop_refuse_ptrace_access_check_pre },
+};
 
 /*
  * Guards of functions that read another task's files or fs themselves
@@ -275,22 +314,11 @@ static int hop_guard_ns_link_ret(struct kretprobe_instance *ri, struct pt_regs *
  * then stops all hops.  The pool is sized for a busy machine, not the
  * kernel's default (max(10, 2 * CPUs)).
  */
-#define HOP_GUARD(sym, entry, ret) { .kp.symbol_name = sym, .entry_handler = entry, \
-				    .handler = ret, .maxactive = 512 }
 #define HOP_LOOK_GUARD(sym, entry, ret) { .kp.symbol_name = sym, .entry_handler = entry, \
 					 .handler = ret, .maxactive = 512, \
 					 .data_size = sizeof(struct hop_look) }
 
 static struct kretprobe hop_guards[] = {
-	HOP_GUARD("security_task_alloc", hop_guard_current_entry, hop_guard_eperm),
-	HOP_GUARD("security_bprm_creds_for_exec", hop_guard_current_entry, hop_guard_eperm),
-	HOP_GUARD("security_task_fix_setuid", hop_guard_current_entry, hop_guard_eperm),
-	HOP_GUARD("security_task_fix_setgid", hop_guard_current_entry, hop_guard_eperm),
-	HOP_GUARD("security_task_fix_setgroups", hop_guard_current_entry, hop_guard_eperm),
-	HOP_GUARD("security_capset", hop_guard_current_entry, hop_guard_eperm),
-	HOP_GUARD("ptrace_may_access", hop_guard_target_entry, hop_guard_false),
-	/* ptrace_attach() calls the static __ptrace_may_access(): its LSM hook. */
-	HOP_GUARD("security_ptrace_access_check", hop_guard_target_entry, hop_guard_eperm),
 	HOP_LOOK_GUARD("fget_task", hop_guard_look_entry, hop_guard_no_file),
 	HOP_LOOK_GUARD("proc_cwd_link", hop_guard_proc_link_entry, hop_guard_proc_link_ret),
 	HOP_LOOK_GUARD("proc_root_link", hop_guard_proc_link_entry, hop_guard_proc_link_ret),
@@ -298,15 +326,17 @@ static struct kretprobe hop_guards[] = {
 };
 
 /*
- * Can the guards, and the exit hook (hooks.c), be trusted right now?  Not
- * when kprobes are disarmed (debugfs kprobes/enabled = 0), and not once a
- * guard has run out of return-probe instances or was skipped by kprobes'
- * recursion check: that call went through unguarded, and hop fails closed
- * from then on (until the module is reloaded), saying why once.
+ * Can the refusals, the guards, and the exit hook (hooks.c) be trusted right
+ * now?  Not when kprobes are disarmed (debugfs kprobes/enabled = 0), and not
+ * once a look guard has run out of return-probe instances or a probe was
+ * skipped by kprobes' recursion check: that call went through unguarded,
+ * and hop fails closed from then on (until the module is reloaded), saying
+ * why once.
  */
 bool hop_guards_hold(void)
 {
 	const struct kretprobe *rp;
+	const struct kprobe *kp;
 	unsigned long missed = 0;
 	unsigned int i;
 
@@ -321,11 +351,21 @@ bool hop_guards_hold(void)
 	 * walks them again for a name.
 	 */
 #pragma GCC unroll 16
+	for (kp = hop_refusals; kp < hop_refusals + ARRAY_SIZE(hop_refusals); kp++)
+		missed |= READ_ONCE(kp->nmissed);
+#pragma GCC unroll 16
 	for (rp = hop_guards; rp < hop_guards + ARRAY_SIZE(hop_guards); rp++)
 		missed |= (unsigned long)READ_ONCE(rp->nmissed) | READ_ONCE(rp->kp.nmissed);
 	missed |= hop_policy_probes_missed() | hop_oom_probes_missed();
 	if (likely(!missed))
 		return true;
+	for (i = 0; i < ARRAY_SIZE(hop_refusals); i++) {
+		if (READ_ONCE(hop_refusals[i].nmissed)) {
+			pr_warn_once("hop: the probe of %s missed a call: no hops (ENOLCK) until hop.ko is reloaded\n",
+				      hop_refusals[i].symbol_name);
+			break;
+		}
+	}
 	for (i = 0; i < ARRAY_SIZE(hop_guards); i++) {
 		if (READ_ONCE(hop_guards[i].nmissed) || READ_ONCE(hop_guards[i].kp.nmissed)) {
 			pr_warn_once("hop: guard %s missed a call: no hops (ENOLCK) until hop.ko is reloaded\n",
@@ -342,11 +382,20 @@ bool hop_guards_hold(void)
 
 int hop_guards_init(void)
 {
-	return hop_kretprobes_register(hop_guards, ARRAY_SIZE(hop_guards), "hopped tasks");
+	int err;
+
+	err = hop_kprobes_register(hop_refusals, ARRAY_SIZE(hop_refusals), "hopped tasks");
+	if (err)
+		return err;
+	err = hop_kretprobes_register(hop_guards, ARRAY_SIZE(hop_guards), "hopped tasks");
+	if (err)
+		hop_kprobes_unregister(hop_refusals, ARRAY_SIZE(hop_refusals));
+	return err;
 }
 
 void hop_guards_exit(void)
 {
 	hop_kretprobes_unregister(hop_guards, ARRAY_SIZE(hop_guards));
+	hop_kprobes_unregister(hop_refusals, ARRAY_SIZE(hop_refusals));
 	flush_work(&hop_path_drop_work);
 }

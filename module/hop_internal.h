@@ -327,6 +327,16 @@ extern struct hop_ksyms hop_ksyms;
 int hop_ksyms_init(void);
 struct kprobe;
 struct kretprobe;
+/*
+ * A kprobe pre-handler's way to send the probed call to @to instead, as
+ * bpf_override_return() does: @to runs with the original's arguments and
+ * returns to its caller.  Returns what the pre-handler returns.
+ */
+static inline int hop_kprobe_redirect(struct pt_regs *regs, void *to)
+{
+	instruction_pointer_set(regs, (unsigned long)to);
+	return 1;	/* kprobes leaves the new instruction pointer alone */
+}
 int hop_kprobes_register(struct kprobe *kps, unsigned int n, const char *what);
 void hop_kprobes_unregister(struct kprobe *kps, unsigned int n);
 int hop_kretprobes_register(struct kretprobe *rps, unsigned int n, const char *what);

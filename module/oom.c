@@ -164,25 +164,19 @@ static bool hop_first_mm_thread_foreign(struct task_struct *p)
 	return foreign;
 }
 
-static int hop_oom_redirect(struct pt_regs *regs, void *to)
-{
-	instruction_pointer_set(regs, (unsigned long)to);
-	return 1;	/* kprobes leaves the new instruction pointer alone */
-}
-
 static int hop_find_lock_task_mm_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	return atomic_read(&hop_nr_frames) ? hop_oom_redirect(regs, hop_find_lock_task_mm) : 0;
+	return atomic_read(&hop_nr_frames) ? hop_kprobe_redirect(regs, hop_find_lock_task_mm) : 0;
 }
 
 static int hop_process_shares_mm_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	return atomic_read(&hop_nr_frames) ? hop_oom_redirect(regs, hop_process_shares_mm) : 0;
+	return atomic_read(&hop_nr_frames) ? hop_kprobe_redirect(regs, hop_process_shares_mm) : 0;
 }
 
 static int hop_oom_badness_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	return atomic_read(&hop_nr_frames) ? hop_oom_redirect(regs, hop_oom_badness) : 0;
+	return atomic_read(&hop_nr_frames) ? hop_kprobe_redirect(regs, hop_oom_badness) : 0;
 }
 
 static int hop_oom_kill_pre(struct kprobe *kp, struct pt_regs *regs)
@@ -191,7 +185,7 @@ static int hop_oom_kill_pre(struct kprobe *kp, struct pt_regs *regs)
 
 	if (!atomic_read(&hop_nr_frames) || !hop_first_mm_thread_foreign(oc->chosen))
 		return 0;	/* the kernel's own */
-	return hop_oom_redirect(regs, hop_oom_kill_hopped);
+	return hop_kprobe_redirect(regs, hop_oom_kill_hopped);
 }
 
 static struct kprobe hop_oom_probes[] = {
