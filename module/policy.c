@@ -96,7 +96,9 @@
  *    no_new_privs, name, ...                prctl (but PR_GET_*)
  *  fd table / fs / namespaces     freeze    unshare, setns, close_range(
  *    replaced                               CLOSE_RANGE_UNSHARE)
- *  task creation, exec            freeze    clone, clone3, fork, vfork, execve
+ *  task creation, exec            freeze    clone, clone3, fork, vfork, execve;
+ *                                           a driver's thread of the caller's
+ *                                           (vhost) at the LSM hook (guards.c)
  *  serving (HOP_IOC_SERVE)        freeze    a service lends its leader's
  *                                           identity, and a hopped task has
  *                                           two: the server's mm and cred,

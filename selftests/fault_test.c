@@ -456,7 +456,7 @@ static void open_vhost(void)
 }
 
 /*
- * VHOST_SET_OWNER 1000 times: 1 if one succeeded, else the errno of the
+ * VHOST_SET_OWNER 1000 times: 0 if one succeeded, else the -errno of the
  * last failure (each leaves the device without an owner).
  */
 static ssize_t vhost_owner(void *ctx, const void *req, size_t len, void *resp, size_t cap)
@@ -466,7 +466,7 @@ static ssize_t vhost_owner(void *ctx, const void *req, size_t len, void *resp, s
 	(void)ctx, (void)req, (void)len, (void)resp, (void)cap;
 	for (i = 0; i < 1000; i++) {
 		if (!ioctl(VHOST_FD, VHOST_SET_OWNER, NULL))
-			return 1;
+			return 0;
 		err = errno;
 	}
 	return -err;
@@ -515,7 +515,7 @@ TEST(refused_driver_threads_leave_nothing_behind)
 	ASSERT_EQ(0, hop_connect(&c, srv.name));
 	/* Once first, so that whatever the first refusal allocates for good is. */
 	r = hop_call(c, "owner", 5, NULL, 0);
-	if (r == 1) {
+	if (r == 0) {
 		hop_disconnect(c);
 		hop_test_server_stop(&srv);
 		SKIP(return, "vhost's worker is not a thread of the caller here");
