@@ -34,8 +34,8 @@ SYM_CODE_START(hop_exit_trampoline)
 SYM_CODE_END(hop_exit_trampoline)
 
 /*
- * Where a kprobe that refuses a call sends the probed function (policy.c,
- * hop_refuse_busy()): entered by the ftrace trampoline's return with the
+ * Where a kprobe that refuses a call sends the probed function
+ * (hop_kprobe_return(): policy.c, guards.c): entered by the ftrace trampoline's return with the
  * function's entry stack and %rax already the result, it returns that to
  * the function's caller at once.  What bpf_override_return() does with the
  * kernel's just_return_func, which is not exported.

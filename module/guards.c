@@ -65,30 +65,20 @@ bool hop_is_foreign(struct task_struct *t)
 
 /*
  * Refusals: what a hopped task may not do, and what may not be done to it,
- * decided at the entry of the function that would do it.  A kprobe sends
- * the call to a function here that returns the refusal to the caller (as
- * oom.c does), so the function never runs.  Nothing it would have
- * allocated or counted is left to undo, as a refusal at its return would
- * leave (security_task_alloc(): copy_process() frees the task's LSM blob
+ * decided at the entry of the function that would do it.  A kprobe makes
+ * the function return the refusal at once (hop_kprobe_return(), as policy.c
+ * refuses prlimit), so it never runs.  Nothing it would have allocated or
+ * counted is left to undo, as a refusal at its return would leave (security_task_alloc(): copy_process() frees the task's LSM blob
  * only when the hook succeeded), and no return-probe instance is taken
  * for the call: a pool that ran dry, hundreds of tasks inside
  * ptrace_may_access() at once (PREEMPT_RT, where task_lock() sleeps),
  * would stop every hop (hop_guards_hold()).
  */
-static noinline int hop_refuse_eperm(void)
-{
-	return -EPERM;
-}
-
-static noinline bool hop_refuse_false(void)
-{
-	return false;
-}
 
 /* LSM hooks of task creation, exec and credential changes: not while hopped. */
 static int hop_refuse_current_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	return hop_is_hopped(current) ? hop_kprobe_redirect(regs, hop_refuse_eperm) : 0;
+	return hop_is_hopped(current) ? hop_kprobe_return(regs, (unsigned long)-EPERM) : 0;
 }
 
 /*
@@ -111,15 +101,14 @@ static bool hop_target_refused(struct task_struct *target)
 
 static int hop_refuse_ptrace_may_access_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	return hop_target_refused((struct task_struct *)regs->di) ?
-	       hop_kprobe_redirect(regs, hop_refuse_false) : 0;
+	return hop_target_refused((struct task_struct *)regs->di) ? hop_kprobe_return(regs, false) : 0;
 }
 
 /* ptrace_attach() calls the static __ptrace_may_access(): its LSM hook. */
 static int hop_refuse_ptrace_access_check_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	return hop_target_refused((struct task_struct *)regs->di) ?
-	       hop_kprobe_redirect(regs, hop_refuse_eperm) : 0;
+	       hop_kprobe_return(regs, (unsigned long)-EPERM) : 0;
 }
 
 static struct kprobe hop_refusals[] = {

@@ -440,4 +440,15 @@ void hop_intercept_exit(void);
 /* exit_tramp.S: where a kprobe that overrides a function's result returns. */
 void hop_override_return(void);
 
+/*
+ * A kprobe pre-handler's way to make the probed function return @value at
+ * once, without running (policy.c, guards.c).  Returns what the
+ * pre-handler returns.
+ */
+static inline int hop_kprobe_return(struct pt_regs *regs, unsigned long value)
+{
+	regs->ax = value;
+	return hop_kprobe_redirect(regs, hop_override_return);
+}
+
 #endif /* HOP_INTERNAL_H */

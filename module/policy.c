@@ -461,9 +461,7 @@ static bool hop_group_hopped_now(struct task_struct *p)
 /* The probed function returns -EBUSY at once, without running. */
 static int hop_refuse_busy(struct pt_regs *regs)
 {
-	regs->ax = (unsigned long)-EBUSY;
-	instruction_pointer_set(regs, (unsigned long)hop_override_return);
-	return 1;	/* kprobes leaves the new instruction pointer alone */
+	return hop_kprobe_return(regs, (unsigned long)-EBUSY);
 }
 
 /*
