@@ -12,7 +12,8 @@
  * The delivering thread is either spawned for this one completion (the
  * default, as the idea asks: threads that don't run don't exist) or a
  * kthread_worker that already exists (deliver=worker), so that the cost of
- * spawning can be measured against waking (bench: --transport irq-*).
+ * spawning can be measured against waking (bench: --transport irq-*).  The
+ * worker never waits on a page (hop_async_deliver()).
  *
  * Lifetime of struct hop_async: see hop_internal.h.  Completion happens
  * exactly once (->completed); a device read that finishes after its call was
@@ -171,38 +172,113 @@ void hop_async_complete(struct hop_async *a, long result)
 		wake_up(&h->wq);
 }
 
+/* copy_to_user() that takes no page fault: what is left. */
+static unsigned long hop_copy_to_user_nofault(void __user *to, const void *from, u64 len)
+{
+	unsigned long left;
+
+	pagefault_disable();
+	left = copy_to_user(to, from, len);
+	pagefault_enable();
+	return left;
+}
+
 /*
- * Runs in the delivering kernel thread: into the server to leave the data
- * where the handler asked, then into the client to leave the reply.
+ * Copy @len bytes of @data to @uaddr in @mm, from a kernel thread.  Without
+ * @may_fault, nothing is waited for: the pages are faulted in with
+ * FOLL_NOWAIT, which makes an absent anonymous page at once but returns
+ * where the fault would wait (a userfaultfd's answer, I/O, a FUSE server),
+ * and a copy that still faults ends with -EWOULDBLOCK.  -ESRCH: @mm is gone.
+ */
+static int hop_async_copy_to(struct mm_struct *mm, u64 uaddr, const void *data, u64 len,
+			     bool may_fault)
+{
+	void __user *to = u64_to_user_ptr(uaddr);
+	unsigned long left;
+
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+	kthread_use_mm(mm);
+	if (may_fault) {
+		left = copy_to_user(to, data, len);
+	} else {
+		left = hop_copy_to_user_nofault(to, data, len);
+		if (left && access_ok(to, len)) {
+			unsigned long start = uaddr & PAGE_MASK;
+
+			mmap_read_lock(mm);
+			hop_fault_in_remote(mm, start, (PAGE_ALIGN(uaddr + len) - start) >> PAGE_SHIFT,
+					    FOLL_WRITE | FOLL_NOWAIT);
+			mmap_read_unlock(mm);
+			left = hop_copy_to_user_nofault(to, data, len);
+		}
+	}
+	kthread_unuse_mm(mm);
+	mmput(mm);
+	if (!left)
+		return 0;
+	return may_fault ? -EFAULT : -EWOULDBLOCK;
+}
+
+/*
+ * Into the server to leave the data where the handler asked, then into the
+ * client to leave the reply.  The call's result, or -EWOULDBLOCK (only
+ * without @may_fault): done again by a thread that may wait.
+ */
+static long hop_async_copies(struct hop_async *a, bool may_fault)
+{
+	u64 n = min_t(u64, a->op.len, a->resp_cap);
+	int err;
+
+	err = hop_async_copy_to(a->svc->mm, a->server_dest, a->op.data, a->op.len, may_fault);
+	if (err)
+		return err == -ESRCH ? -ECONNRESET : err;	/* the server is gone */
+	err = hop_async_copy_to(a->client_mm, a->resp_uaddr, a->op.data, n, may_fault);
+	if (err == -ESRCH)
+		return a->op.len;	/* the client is gone: no one reaps it */
+	return err ?: n;
+}
+
+static void hop_async_delivered(struct hop_async *a, long result)
+{
+	trace_hop_deliver_done(a->svc->name, a->user_data, result);
+	hop_async_complete(a, result);
+	hop_async_put(a);	/* the device operation's reference */
+}
+
+/* A delivery the worker left: it may wait for the pages, on its own. */
+static int hop_deliver_waiting_thread(void *data)
+{
+	struct hop_async *a = data;
+
+	a->res.delivered_by = HOP_DELIVER_SPAWN;
+	hop_async_delivered(a, hop_async_copies(a, true));
+	return 0;
+}
+
+/*
+ * Runs in the delivering kernel thread.  The worker (deliver=worker) serves
+ * every delivery, of every service and client, one after the other: it may
+ * not wait on a page someone else controls (a reply buffer behind
+ * userfaultfd or FUSE), or that someone would hold up all the others
+ * (async_test worker_is_not_held_by_a_clients_blocking_page).  It copies
+ * with page faults off, and leaves a delivery that would wait to a thread
+ * spawned for it; a spawned thread waits for its own pages.
  */
 static void hop_async_deliver(struct hop_async *a, u32 how)
 {
-	struct mm_struct *smm = a->svc->mm;
-	long result = a->op.len;
-	u64 n;
+	long result;
 
 	a->res.delivered_by = how;
 	a->res.irq_to_spawn_ns = ktime_get_ns() - a->op.t_irq;
 	trace_hop_deliver_start(a->svc->name, a->user_data, how, a->res.irq_to_spawn_ns);
-	if (mmget_not_zero(smm)) {
-		kthread_use_mm(smm);
-		if (copy_to_user(u64_to_user_ptr(a->server_dest), a->op.data, a->op.len))
-			result = -EFAULT;
-		kthread_unuse_mm(smm);
-		mmput(smm);
-	} else {
-		result = -ECONNRESET;	/* the server is gone */
+	result = hop_async_copies(a, how != HOP_DELIVER_WORKER);
+	if (result == -EWOULDBLOCK) {
+		if (!IS_ERR(kthread_run(hop_deliver_waiting_thread, a, "hop-deliver")))
+			return;
+		result = hop_async_copies(a, true);	/* no memory for a thread: wait here */
 	}
-	trace_hop_deliver_done(a->svc->name, a->user_data, result);
-	if (result > 0 && mmget_not_zero(a->client_mm)) {
-		n = min_t(u64, a->op.len, a->resp_cap);
-		kthread_use_mm(a->client_mm);
-		result = copy_to_user(u64_to_user_ptr(a->resp_uaddr), a->op.data, n) ? -EFAULT : n;
-		kthread_unuse_mm(a->client_mm);
-		mmput(a->client_mm);
-	}
-	hop_async_complete(a, result);
-	hop_async_put(a);	/* the device operation's reference */
+	hop_async_delivered(a, result);
 }
 
 static int hop_deliver_thread(void *data)

@@ -150,6 +150,21 @@ static inline void hop_eventfd_signal(struct eventfd_ctx *ctx)
 #endif
 }
 
+/*
+ * get_user_pages_remote() that only faults pages in (no page array); it
+ * lost its vmas argument in 6.5.  Caller holds @mm's mmap_lock.
+ */
+#include <linux/mm.h>
+static inline long hop_fault_in_remote(struct mm_struct *mm, unsigned long start,
+				       unsigned long nr_pages, unsigned int gup_flags)
+{
+#if HOP_KERNEL_6_12
+	return get_user_pages_remote(mm, start, nr_pages, gup_flags, NULL, NULL);
+#else
+	return get_user_pages_remote(mm, start, nr_pages, gup_flags, NULL, NULL, NULL);
+#endif
+}
+
 /* PCI_IRQ_LEGACY was renamed PCI_IRQ_INTX in 6.8. */
 #if HOP_KERNEL_6_12
 #define HOP_PCI_IRQ_INTX PCI_IRQ_INTX

@@ -425,4 +425,62 @@ TEST_F(dev, server_exits_with_calls_in_flight)
 	set_param("timer_delay_us", "1000");
 }
 
+/* Reap one completion (waiting up to @ms); its result, or -ETIMEDOUT. */
+static long reap_one(struct hop_conn *conn, int ms, struct hop_async_result *res)
+{
+	long long end = hop_test_now_ms() + ms;
+
+	do {
+		if (hop_async_reap(conn, res) == 0)
+			return 0;
+	} while (hop_async_wait(conn, 100) >= 0 && hop_test_now_ms() < end);
+	return hop_async_reap(conn, res) == 0 ? 0 : -ETIMEDOUT;
+}
+
+/*
+ * The worker delivery mode has one kernel thread for every delivery, of
+ * every service and client.  A client whose reply buffer lies on a page
+ * that blocks (userfaultfd, FUSE) stopped it in the copy: main (7615d74)
+ * delivered no other call, of anyone, until that page came (the second
+ * call below was still not reaped after 5 s).  Now the worker copies with
+ * page faults off and leaves a delivery that would wait to a thread of its
+ * own (delivered_by: spawn).
+ */
+TEST_F(dev, worker_is_not_held_by_a_clients_blocking_page)
+{
+	struct dev_req r0 = { .offset = 0, .len = 64 }, r1 = { .offset = 64, .len = 64 };
+	static unsigned char buf1[64];
+	struct hop_async_result res;
+	struct blocking_page b;
+	unsigned int i, bad;
+	int err;
+
+	err = blocking_page_open(&b);
+	if (err == -ENOSYS || err == -EPERM)
+		SKIP(return, "no userfaultfd here: %s", strerror(-err));
+	ASSERT_EQ(0, err);
+	ASSERT_EQ(0, set_param("deliver", "worker"));
+	ASSERT_EQ(0, hop_call_async(self->conn, &r0, sizeof(r0), b.page, 64, 0));
+	ASSERT_EQ(0, blocking_page_wait_fault(&b));
+	/* Delivery 0 waits for the page: does delivery 1 get through? */
+	ASSERT_EQ(0, hop_call_async(self->conn, &r1, sizeof(r1), buf1, 64, 1));
+	EXPECT_EQ(0, reap_one(self->conn, 5000, &res));
+	EXPECT_EQ(1, res.user_data);
+	EXPECT_EQ(64, res.result);
+	EXPECT_EQ(HOP_DELIVER_WORKER, res.delivered_by);
+	for (bad = 0, i = 0; i < 64; i++)
+		bad += buf1[i] != hop_test_dev_pattern(64 + i);
+	EXPECT_EQ(0, bad);
+	ASSERT_EQ(0, blocking_page_release(&b, ""));
+	ASSERT_EQ(0, reap_one(self->conn, 10000, &res));
+	EXPECT_EQ(0, res.user_data);
+	EXPECT_EQ(64, res.result);
+	EXPECT_EQ(HOP_DELIVER_SPAWN, res.delivered_by);
+	for (bad = 0, i = 0; i < 64; i++)
+		bad += (unsigned char)b.page[i] != hop_test_dev_pattern(i);
+	EXPECT_EQ(0, bad);
+	munmap(b.page, 4096);
+	close(b.uffd);
+}
+
 TEST_HARNESS_MAIN

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * hop_testlib.h: what the hop selftests share: starting a server process that
- * serves one handler, unique names, raw ioctls.  Header-only because every
- * test is its own program.
+ * serves one handler, unique names, raw ioctls, a page that blocks until
+ * told (userfaultfd).  Header-only because every test is its own program.
  */
 #ifndef HOP_TESTLIB_H
 #define HOP_TESTLIB_H
@@ -19,6 +19,10 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <poll.h>
+#include <linux/userfaultfd.h>
 #include <linux/hop.h>
 #include <hop.h>
 
@@ -217,6 +221,62 @@ static inline ssize_t hop_test_echo(void *ctx, const void *req, size_t len,
 		return -EMSGSIZE;
 	memcpy(resp, req, len);
 	return (ssize_t)len;
+}
+
+/*
+ * A page that faults until the test says otherwise, for tests of a wait on
+ * the caller's memory: a userfaultfd range in missing mode, with no thread
+ * serving it.
+ */
+struct blocking_page {
+	int uffd;
+	char *page;
+};
+
+static inline int blocking_page_open(struct blocking_page *b)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg;
+
+	b->uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (b->uffd < 0)
+		return -errno;
+	if (ioctl(b->uffd, UFFDIO_API, &api))
+		return -errno;
+	b->page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (b->page == MAP_FAILED)
+		return -errno;
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = (unsigned long)b->page;
+	reg.range.len = 4096;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	return ioctl(b->uffd, UFFDIO_REGISTER, &reg) ? -errno : 0;
+}
+
+/* Wait (10 s) until a thread is stopped in a fault on the page. */
+static inline int blocking_page_wait_fault(struct blocking_page *b)
+{
+	struct pollfd p = { .fd = b->uffd, .events = POLLIN };
+	struct uffd_msg msg;
+
+	if (poll(&p, 1, 10000) != 1)
+		return -ETIMEDOUT;
+	if (read(b->uffd, &msg, sizeof(msg)) != sizeof(msg))
+		return -errno;
+	return msg.event == UFFD_EVENT_PAGEFAULT ? 0 : -EPROTO;
+}
+
+/* Map the page, holding @text, and let the faulting thread go on. */
+static inline int blocking_page_release(struct blocking_page *b, const char *text)
+{
+	static char src[4096] __attribute__((aligned(4096)));
+	struct uffdio_copy copy = {
+		.dst = (unsigned long)b->page, .src = (unsigned long)src, .len = 4096,
+	};
+
+	memset(src, 0, sizeof(src));
+	strcpy(src, text);
+	return ioctl(b->uffd, UFFDIO_COPY, &copy) ? -errno : 0;
 }
 
 #endif /* HOP_TESTLIB_H */
