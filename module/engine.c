@@ -438,6 +438,144 @@ int hop_call_check(struct hop_service *svc, const struct hop_call *c)
 }
 
 /*
+ * The caller's two exec locks, which the switch point holds (hop_enter()):
+ * cred_guard_mutex, then exec_update_lock for write, in exec's order.
+ */
+static bool hop_exec_locks_tryget(void)
+{
+	struct signal_struct *sig = current->signal;
+
+	if (!mutex_trylock(&sig->cred_guard_mutex))
+		return false;
+	if (down_write_trylock(&sig->exec_update_lock))
+		return true;
+	mutex_unlock(&sig->cred_guard_mutex);
+	return false;
+}
+
+static int hop_exec_locks_get_killable(void)
+{
+	struct signal_struct *sig = current->signal;
+	int err;
+
+	err = mutex_lock_killable(&sig->cred_guard_mutex);
+	if (err)
+		return err;
+	err = down_write_killable(&sig->exec_update_lock);
+	if (err)
+		mutex_unlock(&sig->cred_guard_mutex);
+	return err;
+}
+
+static void hop_exec_locks_put(void)
+{
+	up_write(&current->signal->exec_update_lock);
+	mutex_unlock(&current->signal->cred_guard_mutex);
+}
+
+/*
+ * Claim a slot, copy the request into it, borrow the server's identity and
+ * take the caller's exec locks; on success all four are held, the slot's
+ * index is in *@idxp, and *@timeout_ns (0: no deadline) is what is left of
+ * the deadline, which covers all of this, slot waits included.
+ *
+ * Nothing here waits on what the caller controls while it holds a slot, or
+ * a few such callers would stop the service for everyone, with no
+ * deadline to end it (the deadline covers the handler): not its memory (a
+ * page behind userfaultfd or FUSE), not its own process's exec locks (an
+ * exec in another thread holds them while it reads its binary).  The
+ * request is copied with page faults off; a fault lets the slot go, brings
+ * the page in without it and starts over (fault_test
+ * client_memory_that_blocks_holds_no_slot).  The locks are tried; if busy,
+ * the slot goes, they are waited for, and kept: with them held the slot is
+ * claimed without waiting, or they go and a slot is waited for.  Keeping
+ * them matters on PREEMPT_RT, where a trylock fails while anyone waits:
+ * threads of one process that each gave the locks back after the wait
+ * never got them by trylock again (hop_test threads_share_one_handle).
+ */
+static int hop_enter_claim(struct hop_service *svc, const struct hop_call *c,
+			   struct hop_frame *f, u64 *timeout_nsp, int *idxp)
+{
+	bool nonblock = c->flags & HOP_CALL_NONBLOCK;
+	u64 timeout_ns = *timeout_nsp;
+	u64 start_ns = timeout_ns ? ktime_get_ns() : 0;
+	u64 left_ns = timeout_ns;
+	bool locked = false;
+	int idx, err;
+
+	for (;;) {
+		idx = hop_claim_slot(svc, nonblock || locked, left_ns);
+		if (idx == -EAGAIN && locked && !nonblock) {
+			/* No slot free: wait for one without the locks. */
+			hop_exec_locks_put();
+			locked = false;
+			continue;
+		}
+		if (idx < 0) {
+			err = idx;
+			goto out_unlock;
+		}
+		if (timeout_ns) {
+			u64 waited = ktime_get_ns() - start_ns;
+
+			if (waited >= timeout_ns) {
+				err = -ETIMEDOUT;
+				goto out_slot;
+			}
+			left_ns = timeout_ns - waited;
+		}
+		/*
+		 * _copy_from_user(): copy_from_user() without hardened
+		 * usercopy's object walk, which on a vmap'd buffer looks the
+		 * area up on every call.  The bound is ours: req_len <=
+		 * msg_size, the request half of the slot's own mapping.  A
+		 * register call has nothing to copy.
+		 */
+		if (!(c->flags & HOP_CALL_INTERNAL_REGS) && c->req_len) {
+			void __user *req = u64_to_user_ptr(c->req);
+			unsigned long left;
+
+			pagefault_disable();
+			left = _copy_from_user(svc->slots[idx].kbuf, req, c->req_len);
+			pagefault_enable();
+			if (unlikely(left)) {
+				hop_release_slot(svc, idx);
+				if (locked)
+					hop_exec_locks_put();
+				locked = false;
+				if (fault_in_readable(req, c->req_len))
+					return -EFAULT;
+				/* A page that comes back absent each time: still killable. */
+				if (fatal_signal_pending(current))
+					return -EINTR;
+				continue;
+			}
+		}
+		err = hop_identity_borrow(svc, f);
+		if (err)
+			goto out_slot;
+		if (locked || hop_exec_locks_tryget())
+			break;
+		hop_identity_drop_borrowed(f);
+		hop_release_slot(svc, idx);
+		err = hop_exec_locks_get_killable();
+		if (err)
+			return err;
+		locked = true;
+	}
+	*idxp = idx;
+	*timeout_nsp = left_ns;
+	return 0;
+
+out_slot:
+	hop_release_slot(svc, idx);
+out_unlock:
+	if (locked)
+		hop_exec_locks_put();
+	return err;
+}
+
+/*
  * Make the hop: from here the task returns to user mode in the handler.
  * @regs_ax_back: an io_uring-started hop returns the interrupted syscall's own
  * result when it ends, not the handler's (the caller of io_uring_enter() gets
@@ -450,7 +588,7 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	struct hop_frame *outer, *f;
 	struct hop_slot *slot;
 	unsigned int depth;
-	u64 timeout_ns, left_ns, start_ns;
+	u64 timeout_ns;
 	int idx, err;
 
 	err = hop_may_hop(from_uring);
@@ -474,56 +612,10 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	}
 	/* The deadline starts now: the slot wait counts against it. */
 	timeout_ns = c->timeout_ns ?: svc->timeout_ns;
-	left_ns = timeout_ns;
-	start_ns = timeout_ns ? ktime_get_ns() : 0;
-again:
-	idx = hop_claim_slot(svc, c->flags & HOP_CALL_NONBLOCK, left_ns);
-	if (idx < 0) {
-		err = idx;
-		goto err_free;
-	}
-	if (timeout_ns) {
-		u64 waited = ktime_get_ns() - start_ns;
-
-		if (waited >= timeout_ns) {
-			err = -ETIMEDOUT;
-			goto err_slot;
-		}
-		left_ns = timeout_ns - waited;
-	}
-	slot = &svc->slots[idx];
-	/*
-	 * From here to the push nothing waits on what the caller controls
-	 * while the slot is held, or a few such callers would stop the
-	 * service for everyone, with no deadline to end it (the deadline
-	 * covers the handler): its memory (a page behind userfaultfd or
-	 * FUSE) or its own process's exec locks.  Each is tried without
-	 * waiting; what would wait lets the slot go, waits without it, and
-	 * starts over (fault_test client_memory_that_blocks_holds_no_slot).
-	 *
-	 * _copy_from_user(): copy_from_user() without hardened usercopy's
-	 * object walk, which on a vmap'd buffer looks the area up on every
-	 * call.  The bound is ours: req_len <= msg_size, the request half of
-	 * the slot's own mapping.  A register call has nothing to copy.
-	 */
-	if (!(c->flags & HOP_CALL_INTERNAL_REGS) && c->req_len) {
-		unsigned long left;
-
-		pagefault_disable();
-		left = _copy_from_user(slot->kbuf, u64_to_user_ptr(c->req), c->req_len);
-		pagefault_enable();
-		if (unlikely(left)) {
-			hop_release_slot(svc, idx);
-			if (fault_in_readable(u64_to_user_ptr(c->req), c->req_len)) {
-				err = -EFAULT;
-				goto err_free;
-			}
-			goto again_unless_killed;
-		}
-	}
-	err = hop_identity_borrow(svc, f);
+	err = hop_enter_claim(svc, c, f, &timeout_ns, &idx);
 	if (err)
-		goto err_slot;
+		goto err_free;
+	slot = &svc->slots[idx];
 	/*
 	 * The switch point.  The slot wait and the request copy may have
 	 * blocked: what others could change meanwhile is checked now.  Those
@@ -533,30 +625,8 @@ again:
 	 * pidfd_getfd()).  From the frame's push on the guards refuse them
 	 * (guards.c), so holding both from the checks to the push leaves no
 	 * gap: an attach that passed its check before the push is done before
-	 * the checks here see it (fault_test racing_perf_events_*).  The order
-	 * is exec's.  An exec in another thread holds them while it reads
-	 * its binary, from a file system the caller may control: busy, they
-	 * are waited for without the slot.
+	 * the checks here see it (fault_test racing_perf_events_*).
 	 */
-	if (unlikely(!mutex_trylock(&current->signal->cred_guard_mutex))) {
-		hop_identity_drop_borrowed(f);
-		hop_release_slot(svc, idx);
-		err = mutex_lock_killable(&current->signal->cred_guard_mutex);
-		if (err)
-			goto err_free;
-		mutex_unlock(&current->signal->cred_guard_mutex);
-		goto again_unless_killed;
-	}
-	if (unlikely(!down_write_trylock(&current->signal->exec_update_lock))) {
-		mutex_unlock(&current->signal->cred_guard_mutex);
-		hop_identity_drop_borrowed(f);
-		hop_release_slot(svc, idx);
-		err = down_write_killable(&current->signal->exec_update_lock);
-		if (err)
-			goto err_free;
-		up_write(&current->signal->exec_update_lock);
-		goto again_unless_killed;
-	}
 	if (current->ptrace)
 		err = -EPERM;		/* a tracer would see and poke the handler */
 	else if (!hop_guards_hold())
@@ -565,8 +635,7 @@ again:
 		err = hop_policy_check_server(svc->leader) ?:
 		      hop_policy_check_caller(svc->leader);
 	if (err) {
-		up_write(&current->signal->exec_update_lock);
-		mutex_unlock(&current->signal->cred_guard_mutex);
+		hop_exec_locks_put();
 		goto err_borrowed;
 	}
 
@@ -610,8 +679,7 @@ again:
 
 	trace_hop_call(svc->name, idx, c->req_len, depth);
 	hop_frame_push(f);
-	up_write(&current->signal->exec_update_lock);
-	mutex_unlock(&current->signal->cred_guard_mutex);
+	hop_exec_locks_put();
 	hop_identity_enter(f, svc, slot);
 	/*
 	 * The request's fds into the server's table, before the handler runs.
@@ -644,16 +712,8 @@ again:
 	trace_hop_handler_enter(svc->name, idx, depth);
 	return 0;
 
-again_unless_killed:
-	/* A caller whose page or lock comes back busy each time can still be killed. */
-	if (!fatal_signal_pending(current))
-		goto again;
-	err = -EINTR;
-	goto err_free;
-
 err_borrowed:
 	hop_identity_drop_borrowed(f);
-err_slot:
 	hop_release_slot(svc, idx);
 err_free:
 	hop_fds_put(f->req_files, f->nreq_fds);

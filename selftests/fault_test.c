@@ -414,6 +414,35 @@ TEST_F(srv, sigstop_sigcont_mid_hop)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
+/*
+ * What a stop costs the server: the handler's stack is its slot's, so a
+ * stopped hop keeps the slot until SIGCONT, past its deadline, whose abort
+ * waits for the task to run (a task_work).  Then the call fails ETIMEDOUT.
+ * A limit of the design, kept in a test so that a change to it is seen.
+ */
+TEST_F(srv, stopped_hop_keeps_its_slot_past_its_deadline)
+{
+	pid_t child;
+	int status;
+
+	child = fork();
+	if (child == 0)
+		_exit(hop_test_call_ms(self->conn, "sleep", 5, (char[8]){ 0 }, 8, 300) == -ETIMEDOUT ?
+		      0 : 1);
+	ASSERT_EQ(0, wait_busy(self->conn, 1));
+	hop_test_wait_frames(1);
+	ASSERT_EQ(0, kill(child, SIGSTOP));
+	ASSERT_EQ(child, waitpid(child, &status, WUNTRACED));
+	EXPECT_TRUE(WIFSTOPPED(status));
+	usleep(1000 * 1000);		/* the deadline is long past */
+	EXPECT_EQ(1, info_of(self->conn).slots_busy);
+	ASSERT_EQ(0, kill(child, SIGCONT));
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, info_of(self->conn).slots_busy);
+}
+
 /* ---- row: handler calls exit or fork --------------------------------------- */
 
 TEST_F(srv, handler_exit_ends_the_calling_client_only)
