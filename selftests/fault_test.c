@@ -427,14 +427,14 @@ TEST_F(srv, stopped_hop_keeps_its_slot_past_its_deadline)
 
 	child = fork();
 	if (child == 0)
-		_exit(hop_test_call_ms(self->conn, "sleep", 5, (char[8]){ 0 }, 8, 300) == -ETIMEDOUT ?
+		_exit(hop_test_call_ms(self->conn, "sleep", 5, (char[8]){ 0 }, 8, 1000) == -ETIMEDOUT ?
 		      0 : 1);
 	ASSERT_EQ(0, wait_busy(self->conn, 1));
 	hop_test_wait_frames(1);
 	ASSERT_EQ(0, kill(child, SIGSTOP));
 	ASSERT_EQ(child, waitpid(child, &status, WUNTRACED));
 	EXPECT_TRUE(WIFSTOPPED(status));
-	usleep(1000 * 1000);		/* the deadline is long past */
+	usleep(2000 * 1000);		/* the deadline is long past */
 	EXPECT_EQ(1, info_of(self->conn).slots_busy);
 	ASSERT_EQ(0, kill(child, SIGCONT));
 	ASSERT_EQ(child, waitpid(child, &status, 0));
