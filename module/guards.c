@@ -68,11 +68,12 @@ bool hop_is_foreign(struct task_struct *t)
  * decided at the entry of the function that would do it.  A kprobe makes
  * the function return the refusal at once (hop_kprobe_return(), as policy.c
  * refuses prlimit), so it never runs.  Nothing it would have allocated or
- * counted is left to undo, as a refusal at its return would leave (security_task_alloc(): copy_process() frees the task's LSM blob
- * only when the hook succeeded), and no return-probe instance is taken
- * for the call: a pool that ran dry, hundreds of tasks inside
- * ptrace_may_access() at once (PREEMPT_RT, where task_lock() sleeps),
- * would stop every hop (hop_guards_hold()).
+ * counted is left to undo, as a refusal at its return would leave:
+ * copy_process() frees the task's LSM blob only when security_task_alloc()
+ * failed by itself (fault_test refused_driver_threads_leave_nothing_behind).
+ * And no return-probe instance is taken for the call: a pool that ran dry,
+ * hundreds of tasks inside ptrace_may_access() at once (PREEMPT_RT, where
+ * task_lock() sleeps), would stop every hop (hop_guards_hold()).
  */
 
 /* LSM hooks of task creation, exec and credential changes: not while hopped. */
