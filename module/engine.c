@@ -269,9 +269,29 @@ static void hop_frame_free_slot(struct hop_frame *f)
 	}
 }
 
+/*
+ * The slot, let go while the task still leaves the server: the handler is
+ * done with it, and its reply is kept aside.  Without memory for the reply
+ * the slot stays until the frame's end.
+ */
+static void hop_frame_free_slot_leaving(struct hop_frame *f)
+{
+	struct hop_service *svc = f->svc;
+
+	if (f->reply_len) {
+		f->reply = kvmalloc(f->reply_len, GFP_KERNEL);
+		if (!f->reply)
+			return;
+		memcpy(f->reply, svc->slots[f->slot].kbuf + svc->msg_size, f->reply_len);
+	}
+	hop_frame_free_slot(f);
+}
+
 /* Release what the frame held once the caller's identity is back. */
 static void hop_frame_finish(struct hop_frame *f)
 {
+	kvfree(f->reply);
+	f->reply = NULL;
 	hop_fds_release(f);
 	hop_identity_drop_borrowed(f);
 	hop_frame_free_slot(f);
@@ -654,6 +674,8 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	f->svc = svc;
 	f->slot = idx;
 	f->slot_freed = false;
+	f->reply_len = 0;
+	f->reply = NULL;
 	f->req_len = c->req_len;
 	f->resp_uaddr = c->resp;
 	f->origin_uaddr = c->origin;
@@ -774,7 +796,16 @@ out:
 static void hop_frame_leave(struct hop_frame *f)
 {
 	hop_deadline_disarm(f, true);
-	down_write(&current->signal->exec_update_lock);
+	/*
+	 * Taken: by a reader of this process, which may hold it as long as it
+	 * likes (kcmp() reads its argument from user memory under it), so the
+	 * slot goes before the wait (fault_test
+	 * exec_lock_held_by_a_reader_holds_no_slot).
+	 */
+	if (unlikely(!down_write_trylock(&current->signal->exec_update_lock))) {
+		hop_frame_free_slot_leaving(f);
+		down_write(&current->signal->exec_update_lock);
+	}
 	hop_frame_pop(f);
 	hop_identity_leave(f);
 	up_write(&current->signal->exec_update_lock);
@@ -831,7 +862,7 @@ static long hop_reply_out(struct hop_frame *f, long result)
 {
 	struct hop_service *svc = f->svc;
 	/* result <= resp_cap <= msg_size: within the reply half (see hop_enter). */
-	const u8 *reply = svc->slots[f->slot].kbuf + svc->msg_size;
+	const u8 *reply = f->reply ?: svc->slots[f->slot].kbuf + svc->msg_size;
 	u8 __user *to = u64_to_user_ptr(f->resp_uaddr);
 	unsigned long left = 0, done = 0;
 	void *rest = NULL;
@@ -891,6 +922,7 @@ static long hop_return_frame(struct hop_frame *f, const struct hop_return *r)
 	if ((r->flags & HOP_RETURN_PENDING) && !(f->async && f->async->dev_started))
 		return -EINVAL;
 
+	f->reply_len = max_t(s64, r->result, 0);
 	hop_frame_leave(f);
 	result = hop_reply_out(f, r->result);
 	if (result != r->result)

@@ -167,6 +167,8 @@ struct hop_frame {
 	struct hop_service *svc;	/* a reference */
 	unsigned int slot;
 	bool slot_freed;		/* let go before the frame's end (hop_frame_free_slot) */
+	u64 reply_len;			/* HOP_IOC_RETURN's reply bytes, while the hop leaves */
+	void *reply;			/* they, kept aside if the slot went first, or NULL */
 	u64 req_len;
 	u64 resp_uaddr;
 	u64 resp_cap;

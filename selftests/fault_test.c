@@ -18,6 +18,8 @@
 #include <linux/futex.h>
 #include <linux/perf_event.h>
 #include <linux/vhost.h>
+#include <linux/kcmp.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/mount.h>
 #include "kselftest_harness.h"
@@ -1072,6 +1074,76 @@ TEST_F(srv, client_memory_that_blocks_holds_no_slot)
 		munmap(b.page, 4096);
 		close(b.uffd);
 	}
+}
+
+struct kcmp_holder {
+	struct blocking_page *b;
+	int epfd;
+	long ret;
+};
+
+/* kcmp() of this thread with itself, its slot argument on the blocking page. */
+static void *kcmp_holder_fn(void *arg)
+{
+	struct kcmp_holder *k = arg;
+	pid_t tid = syscall(SYS_gettid);
+
+	k->ret = syscall(SYS_kcmp, tid, tid, KCMP_EPOLL_TFD, k->epfd, (unsigned long)k->b->page);
+	if (k->ret < 0)
+		k->ret = -errno;
+	return NULL;
+}
+
+/*
+ * kcmp(KCMP_EPOLL_TFD) reads its slot argument from the caller's memory
+ * while it holds both tasks' exec_update_lock (read), and that lock is
+ * the whole process's: a sibling of a hopped thread that points the
+ * argument at a page that blocks holds it as long as it likes.  The hop
+ * takes it for write where it ends.  main (764d958): the handler returned,
+ * and the slot stayed busy (1) while the hop waited for the lock.  Now a
+ * hop that finds the lock taken lets its slot go first, the reply kept
+ * aside, and then waits.
+ */
+TEST_F(srv, exec_lock_held_by_a_reader_holds_no_slot)
+{
+	struct blocked_call bc;
+	struct kcmp_holder k;
+	struct blocking_page b;
+	pthread_t hopper, holder;
+	char resp[8] = "";
+	int err;
+
+	err = blocking_page_open(&b);
+	if (err == -ENOSYS || err == -EPERM)
+		SKIP(return, "no userfaultfd here: %s", strerror(-err));
+	ASSERT_EQ(0, err);
+	k = (struct kcmp_holder){ .b = &b, .epfd = epoll_create1(EPOLL_CLOEXEC) };
+	ASSERT_LE(0, k.epfd);
+	bc.fd = hop_conn_fd(self->conn);
+	bc.c = hop_test_call_args("sleep", 5, resp, sizeof(resp));
+	ASSERT_EQ(0, pthread_create(&hopper, NULL, blocked_call_fn, &bc));
+	ASSERT_EQ(0, wait_busy(self->conn, 1));
+	hop_test_wait_frames(1);
+	ASSERT_EQ(0, pthread_create(&holder, NULL, kcmp_holder_fn, &k));
+	err = blocking_page_wait_fault(&b);
+	if (err) {
+		/* No kcmp here (ENOSYS): the holder returned at once. */
+		pthread_join(holder, NULL);
+		pthread_join(hopper, NULL);
+		SKIP(return, "kcmp did not block: %ld", k.ret);
+	}
+	/* The handler sleeps 1.5 s, then the hop ends and waits for the lock. */
+	usleep(2500 * 1000);
+	EXPECT_EQ(0, info_of(self->conn).slots_busy);
+	ASSERT_EQ(0, blocking_page_release(&b, ""));
+	ASSERT_EQ(0, pthread_join(holder, NULL));
+	ASSERT_EQ(0, pthread_join(hopper, NULL));
+	EXPECT_EQ(5, bc.ret);
+	EXPECT_EQ(0, memcmp(resp, "sleep", 5));
+	EXPECT_EQ(0, info_of(self->conn).slots_busy);
+	close(k.epfd);
+	munmap(b.page, 4096);
+	close(b.uffd);
 }
 
 TEST_F(srv, other_process_cannot_ptrace_hopped_task)
