@@ -270,21 +270,32 @@ static void hop_frame_free_slot(struct hop_frame *f)
 }
 
 /*
+ * Keep @f's reply (HOP_IOC_RETURN's reply_len bytes in the slot) aside, in
+ * f->reply, so that the slot can go before the reply reaches the caller.
+ * False without memory for it.
+ */
+static bool hop_frame_keep_reply(struct hop_frame *f)
+{
+	struct hop_service *svc = f->svc;
+
+	if (f->reply || !f->reply_len)
+		return true;
+	f->reply = kvmalloc(f->reply_len, GFP_KERNEL);
+	if (!f->reply)
+		return false;
+	memcpy(f->reply, svc->slots[f->slot].kbuf + svc->msg_size, f->reply_len);
+	return true;
+}
+
+/*
  * The slot, let go while the task still leaves the server: the handler is
  * done with it, and its reply is kept aside.  Without memory for the reply
  * the slot stays until the frame's end.
  */
 static void hop_frame_free_slot_leaving(struct hop_frame *f)
 {
-	struct hop_service *svc = f->svc;
-
-	if (f->reply_len) {
-		f->reply = kvmalloc(f->reply_len, GFP_KERNEL);
-		if (!f->reply)
-			return;
-		memcpy(f->reply, svc->slots[f->slot].kbuf + svc->msg_size, f->reply_len);
-	}
-	hop_frame_free_slot(f);
+	if (hop_frame_keep_reply(f))
+		hop_frame_free_slot(f);
 }
 
 /* Release what the frame held once the caller's identity is back. */
@@ -864,29 +875,24 @@ static long hop_reply_out(struct hop_frame *f, long result)
 	/* result <= resp_cap <= msg_size: within the reply half (see hop_enter). */
 	const u8 *reply = f->reply ?: svc->slots[f->slot].kbuf + svc->msg_size;
 	u8 __user *to = u64_to_user_ptr(f->resp_uaddr);
-	unsigned long left = 0, done = 0;
-	void *rest = NULL;
+	unsigned long left = 0, done;
+	bool kept = true;
 
 	if (result > 0) {
 		/* _copy_to_user(): no hardened-usercopy walk (hop_enter()). */
 		pagefault_disable();
 		left = _copy_to_user(to, reply, result);
 		pagefault_enable();
-		done = result - left;
-		if (unlikely(left)) {
-			rest = kvmalloc(left, GFP_KERNEL);
-			if (rest)
-				memcpy(rest, reply + done, left);
-		}
+		if (unlikely(left))
+			kept = hop_frame_keep_reply(f);	/* result == f->reply_len */
 	}
 	hop_frame_free_slot(f);
 	if (likely(!left))
 		return result;
-	if (!rest)
+	if (!kept)
 		return -ENOMEM;
-	left = copy_to_user(to + done, rest, left);
-	kvfree(rest);
-	return left ? -EFAULT : result;
+	done = result - left;
+	return copy_to_user(to + done, (u8 *)f->reply + done, left) ? -EFAULT : result;
 }
 
 /* HOP_IOC_RECV_FDS, HOP_IOC_SEND_FDS: only inside a handler of @svc. */
