@@ -25,11 +25,33 @@
  * action would dump the server's memory in the client's name.  Such a signal
  * aborts the hop instead (engine.c), and the client gets it afterwards, unless
  * the handler raised it itself (a fault), in which case it is discarded.
+ *
+ * get_signal (kprobe): a stop waits for the hop, as it waits for any
+ * syscall.  The handler's stack is its slot's, so a task stopped in the
+ * handler would keep the slot, and any lock the handler holds, for as long
+ * as the client stays stopped, past any deadline (the deadline's abort is a
+ * task_work, and a stopped task runs none).  SIGSTOP itself is in the hop's
+ * signal mask (identity.c), so the hopped thread never dequeues it; but a
+ * group stop begun by another thread of the client, and a cgroup freeze, set
+ * JOBCTL_STOP_PENDING or JOBCTL_TRAP_FREEZE on the hopped task, and
+ * get_signal() acts on those whatever the mask.  While a hop runs and
+ * nothing else is pending, the probe answers get_signal() itself: it clears
+ * TIF_SIGPENDING and returns "no signal", leaving the job control state as
+ * the kernel set it, so the task is counted in the group stop (or the
+ * freeze) as a task still in a syscall is.  The hop's end recalculates
+ * TIF_SIGPENDING with the caller's mask (identity.c), and the task stops on
+ * its way back to the caller's code.  Anything else pending goes to the
+ * real get_signal(): a fatal signal, and the task_work of an abort, which
+ * ends the hop first (a fault, a signal from outside, the deadline), after
+ * which the stop is the caller's own.  fault_test's *_waits_for_the_hop.
  */
 #include <linux/module.h>
 #include <linux/kprobes.h>
 #include <linux/tracepoint.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/jobctl.h>
+#include <linux/task_work.h>
+#include <linux/freezer.h>
 #include <trace/events/signal.h>
 #include "hop_internal.h"
 
@@ -120,6 +142,70 @@ static void hop_signal_generate(void *data, int sig, struct kernel_siginfo *info
 	rcu_read_unlock();
 }
 
+/*
+ * Is a stop or a freeze all that brings current into get_signal()?  Read
+ * without the siglock by the probe, and again under it by the answer: a
+ * signal or task_work that comes in between sets what the second reading
+ * sees.  Deliverable signals and the task_work of an abort go to the real
+ * get_signal(), and so does the system freezer (suspend).
+ */
+static bool hop_only_a_stop_pending(struct task_struct *tsk)
+{
+	unsigned long jobctl = READ_ONCE(tsk->jobctl);
+
+	if (!(jobctl & (JOBCTL_STOP_PENDING | JOBCTL_TRAP_FREEZE)) || (jobctl & JOBCTL_TRAP_MASK))
+		return false;
+	if (test_tsk_thread_flag(tsk, TIF_NOTIFY_SIGNAL) || task_work_pending(tsk) ||
+	    freezing(tsk))
+		return false;
+	if ((READ_ONCE(tsk->signal->flags) & SIGNAL_GROUP_EXIT) ||
+	    READ_ONCE(tsk->signal->group_exec_task))
+		return false;
+	return !((READ_ONCE(tsk->pending.signal.sig[0]) |
+		  READ_ONCE(tsk->signal->shared_pending.signal.sig[0])) & ~tsk->blocked.sig[0]);
+}
+
+static bool hop_current_hopped(void)
+{
+	bool hopped;
+
+	rcu_read_lock();
+	hopped = hop_task_frame(current) != NULL;
+	rcu_read_unlock();
+	return hopped;
+}
+
+/* In get_signal()'s place, in the task's own context: "no signal now". */
+static bool hop_get_signal_held(struct ksignal *ksig)
+{
+	struct task_struct *tsk = current;
+
+	spin_lock_irq(&tsk->sighand->siglock);
+	/*
+	 * Under the siglock nothing can be sent: what is pending now is all
+	 * there is.  If something came since the probe looked, TIF_SIGPENDING
+	 * stays set and the next pass goes to the real get_signal().
+	 */
+	if (hop_only_a_stop_pending(tsk) && hop_current_hopped())
+		clear_thread_flag(TIF_SIGPENDING);
+	spin_unlock_irq(&tsk->sighand->siglock);
+	return false;
+}
+
+static int hop_get_signal_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	if (!atomic_read(&hop_nr_frames) || (current->flags & PF_KTHREAD))
+		return 0;
+	if (!hop_only_a_stop_pending(current) || !hop_current_hopped())
+		return 0;
+	return hop_kprobe_redirect(regs, hop_get_signal_held);
+}
+
+static struct kprobe hop_stop_probe = {
+	.symbol_name = "get_signal",
+	.pre_handler = hop_get_signal_pre,
+};
+
 static struct tracepoint *hop_tp_signal_generate;
 
 static void hop_find_tracepoint(struct tracepoint *tp, void *priv)
@@ -150,13 +236,20 @@ int hop_hooks_init(void)
 		err = -ENOENT;
 		goto err_kprobe;
 	}
+	err = register_kprobe(&hop_stop_probe);
+	if (err) {
+		pr_err("hop: cannot hook get_signal (%d)\n", err);
+		goto err_kprobe;
+	}
 	err = tracepoint_probe_register(hop_tp_signal_generate, hop_signal_generate, NULL);
 	if (err) {
 		pr_err("hop: cannot attach to signal_generate (%d)\n", err);
-		goto err_kprobe;
+		goto err_stop_probe;
 	}
 	return 0;
 
+err_stop_probe:
+	unregister_kprobe(&hop_stop_probe);
 err_kprobe:
 	unregister_kprobe(&hop_exit_probe);
 	return err;
@@ -165,6 +258,7 @@ err_kprobe:
 void hop_hooks_exit(void)
 {
 	tracepoint_probe_unregister(hop_tp_signal_generate, hop_signal_generate, NULL);
+	unregister_kprobe(&hop_stop_probe);
 	unregister_kprobe(&hop_exit_probe);
 	/* No probe may still be running when the module text goes away. */
 	tracepoint_synchronize_unregister();

@@ -34,14 +34,19 @@
 #include <asm/mmu_context.h>
 #include "hop_internal.h"
 
-/* What stays deliverable during a hop: the unblockable and the synchronous. */
+/*
+ * What stays deliverable during a hop: SIGKILL and the synchronous.  SIGSTOP
+ * is held like the rest (sigprocmask() never lets a task block it; the
+ * kernel itself honours a blocked SIGSTOP): a stop waits for the hop's end
+ * (hooks.c, get_signal).
+ */
 sigset_t hop_hop_blocked;
 
 static void hop_signals_init(void)
 {
 	sigfillset(&hop_hop_blocked);
 	sigdelsetmask(&hop_hop_blocked,
-		      sigmask(SIGKILL) | sigmask(SIGSTOP) | sigmask(SIGSEGV) |
+		      sigmask(SIGKILL) | sigmask(SIGSEGV) |
 		      sigmask(SIGBUS) | sigmask(SIGILL) | sigmask(SIGFPE) |
 		      sigmask(SIGTRAP) | sigmask(SIGSYS));
 }
@@ -438,10 +443,10 @@ bool hop_signal_deliverable_pending(void)
 	spin_unlock_irq(&tsk->sighand->siglock);
 	/*
 	 * SIGKILL and SIGSTOP never abort a hop (hooks.c, hop_sig_would_deliver):
-	 * the task dies through the exit hook, or stops and goes on.  One that
+	 * the task dies through the exit hook, or stops after the hop.  One that
 	 * came between the slot claim and this check must not either, or the
 	 * same SIGSTOP would fail the call with EINTR or not depending on a
-	 * race (fault_test's sigstop_sigcont_mid_hop, seen on the rt kernel).
+	 * race (seen on the rt kernel, when fault_test had sigstop_sigcont_mid_hop).
 	 */
 	return pending & ~(sigmask(SIGKILL) | sigmask(SIGSTOP));
 }

@@ -33,8 +33,11 @@
  *                                           handler's own, in init state
  *  PKRU (protection keys)         switch    the kernel's default for a new
  *                                           thread; the caller's back after
- *  blocked signal mask            switch    only KILL, STOP and the handler's
- *                                           own faults are deliverable
+ *  blocked signal mask            switch    only KILL and the handler's own
+ *                                           faults are deliverable; a stop
+ *                                           (SIGSTOP, group stop, cgroup
+ *                                           freeze) waits for the hop's end
+ *                                           (hooks.c)
  *  rseq, sigaltstack              switch    parked for the hop
  *  general registers              switch    saved; the handler starts clean
  *  pending deliverable signal     refuse*   EINTR: a signal the hop mask lets

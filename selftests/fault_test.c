@@ -395,54 +395,158 @@ TEST_F(srv, signals_held_until_hop_ends)
 	EXPECT_EQ(1, usr1_count);
 }
 
-TEST_F(srv, sigstop_sigcont_mid_hop)
+/*
+ * A stop waits for the hop, as it waits for any syscall: SIGSTOP, a group
+ * stop begun by another thread of the client, a cgroup freeze.  The client
+ * stops once the call has returned, before it runs its own code again, and
+ * the server's slot, its handler's stack, is free by then.
+ *
+ * Before (9ea8832), each of the three stopped the task mid-hop, in the
+ * handler: waitpid() saw the stop 0.2 s into the handler's 1.5 s sleep (the
+ * freeze: cgroup.events said frozen as soon) with slots_busy 1, and the slot
+ * stayed busy for as long as the client stayed stopped, past any deadline
+ * (the deadline's abort is a task_work, and a stopped task runs none): a
+ * client could take a server's slots, and whatever lock its handler held,
+ * for as long as it liked (then fault_test's
+ * stopped_hop_keeps_its_slot_past_its_deadline, which kept that in view).
+ */
+enum stop_how { STOP_SIGSTOP, STOP_BY_SIBLING, STOP_BY_FREEZE, STOP_PAST_DEADLINE };
+
+static void *stop_client_call(void *arg)
 {
+	/* _exit() ends the whole client, a sibling thread too. */
+	_exit(hop_call(arg, "sleep", 5, (char[8]){ 0 }, 8) == 5 ? 0 : 1);
+}
+
+/* The same hop with a 1 s deadline: it ends 0.3 s before the handler would. */
+static void *stop_client_call_deadline(void *arg)
+{
+	_exit(hop_test_call_ms(arg, "sleep", 5, (char[8]){ 0 }, 8, 1000) == -ETIMEDOUT ? 0 : 1);
+}
+
+/* The client: one 1.5 s hop, from its only thread or beside an idle one. */
+static void stop_client(struct hop_conn *conn, enum stop_how how, const char *cg)
+{
+	char path[128], pid[16];
+	pthread_t t;
+
+	if (cg) {
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		if (hop_test_write_file(path, pid))
+			_exit(2);
+	}
+	if (how == STOP_BY_SIBLING) {
+		/* This thread takes the SIGSTOP (the other blocks it while hopped) and stops the group. */
+		if (pthread_create(&t, NULL, stop_client_call, conn))
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	if (how == STOP_PAST_DEADLINE)
+		stop_client_call_deadline(conn);
+	stop_client_call(conn);
+}
+
+static int cgroup_frozen(const char *cg)
+{
+	char path[128], buf[256] = "";
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cgroup.events", cg);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 && strstr(buf, "frozen 1") != NULL;
+}
+
+static void stop_mid_hop(struct __test_metadata *_metadata, struct hop_conn *conn,
+			 enum stop_how how, const char *cg)
+{
+	char freeze[128];
+	long long t0, waited;
+	unsigned int busy;
 	pid_t child;
 	int status;
 
 	child = fork();
 	if (child == 0)
-		_exit(hop_call(self->conn, "sleep", 5, (char[8]){ 0 }, 8) == 5 ? 0 : 1);
-	ASSERT_EQ(0, wait_busy(self->conn, 1));
-	/* Into the handler, as above. */
+		stop_client(conn, how, cg);
+	ASSERT_EQ(0, wait_busy(conn, 1));
+	/* Into the handler (see signals_held_until_hop_ends), 0.2 s of its 1.5 s. */
 	hop_test_wait_frames(1);
 	usleep(200 * 1000);
-	ASSERT_EQ(0, kill(child, SIGSTOP));
-	ASSERT_EQ(child, waitpid(child, &status, WUNTRACED));
-	EXPECT_TRUE(WIFSTOPPED(status));
-	ASSERT_EQ(0, kill(child, SIGCONT));
+	t0 = hop_test_now_ms();
+	if (how == STOP_BY_FREEZE) {
+		snprintf(freeze, sizeof(freeze), "%s/cgroup.freeze", cg);
+		ASSERT_EQ(0, hop_test_write_file(freeze, "1"));
+		while (cgroup_frozen(cg) == 0 && hop_test_now_ms() - t0 < 10000)
+			usleep(1000);
+		ASSERT_EQ(1, cgroup_frozen(cg));
+	} else {
+		ASSERT_EQ(0, kill(child, SIGSTOP));
+		ASSERT_EQ(child, waitpid(child, &status, WUNTRACED));
+		ASSERT_TRUE(WIFSTOPPED(status));
+	}
+	waited = hop_test_now_ms() - t0;
+	busy = info_of(conn).slots_busy;
+	/* Stopped only after the handler's last 1.3 s (the deadline's 0.8 s), with the slot free. */
+	EXPECT_EQ(0, busy);
+	if (how == STOP_PAST_DEADLINE) {
+		EXPECT_GE(waited, 500);
+		EXPECT_LT(waited, 1200);
+	} else {
+		EXPECT_GE(waited, 1000);
+	}
+	TH_LOG("stopped after %lld ms, slots_busy %u", waited, busy);
+	if (how == STOP_BY_FREEZE) {
+		ASSERT_EQ(0, hop_test_write_file(freeze, "0"));
+	} else {
+		ASSERT_EQ(0, kill(child, SIGCONT));
+	}
+	/* And the call returned what the handler did. */
 	ASSERT_EQ(child, waitpid(child, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
-/*
- * What a stop costs the server: the handler's stack is its slot's, so a
- * stopped hop keeps the slot until SIGCONT, past its deadline, whose abort
- * waits for the task to run (a task_work).  Then the call fails ETIMEDOUT.
- * A limit of the design, kept in a test so that a change to it is seen.
- */
-TEST_F(srv, stopped_hop_keeps_its_slot_past_its_deadline)
+TEST_F(srv, sigstop_waits_for_the_hop)
 {
-	pid_t child;
-	int status;
+	stop_mid_hop(_metadata, self->conn, STOP_SIGSTOP, NULL);
+}
 
-	child = fork();
-	if (child == 0)
-		_exit(hop_test_call_ms(self->conn, "sleep", 5, (char[8]){ 0 }, 8, 1000) == -ETIMEDOUT ?
-		      0 : 1);
-	ASSERT_EQ(0, wait_busy(self->conn, 1));
-	hop_test_wait_frames(1);
-	ASSERT_EQ(0, kill(child, SIGSTOP));
-	ASSERT_EQ(child, waitpid(child, &status, WUNTRACED));
-	EXPECT_TRUE(WIFSTOPPED(status));
-	usleep(2000 * 1000);		/* the deadline is long past */
-	EXPECT_EQ(1, info_of(self->conn).slots_busy);
-	ASSERT_EQ(0, kill(child, SIGCONT));
-	ASSERT_EQ(child, waitpid(child, &status, 0));
-	EXPECT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
-	EXPECT_EQ(0, info_of(self->conn).slots_busy);
+TEST_F(srv, group_stop_waits_for_the_hop)
+{
+	stop_mid_hop(_metadata, self->conn, STOP_BY_SIBLING, NULL);
+}
+
+/* The deadline still ends the hop; the client then stops, and the call fails ETIMEDOUT. */
+TEST_F(srv, stop_waits_for_the_hop_only_until_its_deadline)
+{
+	stop_mid_hop(_metadata, self->conn, STOP_PAST_DEADLINE, NULL);
+}
+
+TEST_F(srv, cgroup_freeze_waits_for_the_hop)
+{
+	int mounted = 0;
+	char cg[64];
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root for a cgroup");
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK)) {
+		if (mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL))
+			SKIP(return, "no cgroup2 here: %s", strerror(errno));
+		mounted = 1;
+	}
+	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/hop-freeze-%d", getpid());
+	ASSERT_EQ(0, mkdir(cg, 0755));
+	stop_mid_hop(_metadata, self->conn, STOP_BY_FREEZE, cg);
+	EXPECT_EQ(0, rmdir(cg));
+	if (mounted)
+		umount("/sys/fs/cgroup");
 }
 
 /* ---- row: handler calls exit or fork --------------------------------------- */
