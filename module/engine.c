@@ -59,7 +59,7 @@ static unsigned int hop_frame_fpu_max;	/* FPU bytes a cached frame holds */
 atomic_t hop_nr_frames = ATOMIC_INIT(0);
 
 static void hop_abort_work_fn(struct callback_head *cb);
-static void hop_frame_leave(struct hop_frame *f);
+static bool hop_frame_leave(struct hop_frame *f);
 static LLIST_HEAD(hop_reap_list);
 static void hop_reap_fn(struct work_struct *work);
 static DECLARE_WORK(hop_reap_work, hop_reap_fn);
@@ -685,6 +685,7 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 	f->svc = svc;
 	f->slot = idx;
 	f->slot_freed = false;
+	f->leaving = false;
 	f->reply_len = 0;
 	f->reply = NULL;
 	f->req_len = c->req_len;
@@ -727,8 +728,8 @@ int hop_enter(struct hop_service *svc, const struct hop_call *c, struct hop_asyn
 		err = hop_fds_install(f->req_files, f->nreq_fds, f->req_fdnums, NULL);
 		if (err) {
 			hop_fds_put(f->req_files, f->nreq_fds);	/* the spares */
-			hop_frame_leave(f);
-			hop_frame_finish(f);	/* drops the others (hop_fds_release) */
+			if (hop_frame_leave(f))
+				hop_frame_finish(f);	/* drops the others (hop_fds_release) */
 			return err;
 		}
 	}
@@ -803,8 +804,16 @@ out:
  * with either mm, or back with its own, never the server's mm from a task
  * that no longer looks hopped (fault_test racing_vm_reads_*).  A dying task
  * is unwound without it (hop_frames_unwind_dying()).
+ *
+ * The wait for the lock is killable: a reader may hold it as long as it
+ * likes (below), and the reader may be another process, which names a
+ * thread of the caller's that is not hopped.  False, with nothing undone but
+ * the deadline and the slot (both of which the exit unwinding knows), when a
+ * fatal signal came meanwhile: the caller stops there, and the task dies on
+ * its way out of the kernel (SIGKILL is pending), where the exit hook
+ * unwinds the frame (fault_test killed_while_its_hop_waits_to_leave).
  */
-static void hop_frame_leave(struct hop_frame *f)
+static bool hop_frame_leave(struct hop_frame *f)
 {
 	hop_deadline_disarm(f, true);
 	/*
@@ -814,8 +823,10 @@ static void hop_frame_leave(struct hop_frame *f)
 	 * exec_lock_held_by_a_reader_holds_no_slot).
 	 */
 	if (unlikely(!down_write_trylock(&current->signal->exec_update_lock))) {
+		f->leaving = true;
 		hop_frame_free_slot_leaving(f);
-		down_write(&current->signal->exec_update_lock);
+		if (down_write_killable(&current->signal->exec_update_lock))
+			return false;
 	}
 	hop_frame_pop(f);
 	hop_identity_leave(f);
@@ -831,6 +842,7 @@ static void hop_frame_leave(struct hop_frame *f)
 				    f->svc->name, task_pid_nr(current));
 		force_sig(SIGKILL);
 	}
+	return true;
 }
 
 /*
@@ -929,7 +941,8 @@ static long hop_return_frame(struct hop_frame *f, const struct hop_return *r)
 		return -EINVAL;
 
 	f->reply_len = max_t(s64, r->result, 0);
-	hop_frame_leave(f);
+	if (!hop_frame_leave(f))
+		return -EINTR;	/* dying: hop_frame_leave() */
 	result = hop_reply_out(f, r->result);
 	if (result != r->result)
 		origin = HOP_ORIGIN_HOP;
@@ -1006,7 +1019,8 @@ static long hop_return_regs_frame(struct hop_frame *f, long result)
 	if (!f->regs_call || result > HOP_REG_WORDS * 8 || result < -511)
 		return -EINVAL;
 	hop_words_get(current_pt_regs(), w);
-	hop_frame_leave(f);
+	if (!hop_frame_leave(f))
+		return -EINTR;	/* dying: hop_frame_leave() */
 	if (result >= 0)
 		hop_words_put(current_pt_regs(), w, result);
 	atomic64_inc(&svc->calls);
@@ -1127,7 +1141,8 @@ static void hop_abort_work_fn(struct callback_head *cb)
 		 */
 		hop_fds_abort(f);
 		hop_robust_abort(f->svc, f->slot);
-		hop_frame_leave(f);
+		if (!hop_frame_leave(f))
+			goto out;	/* dying: the exit hook unwinds the rest */
 		if (f->async)
 			hop_async_complete(f->async, hop_abort_errno(why));
 		/* Nested callers see their hop fail too; the outermost wins %rax. */
@@ -1160,6 +1175,8 @@ static void hop_reap_fn(struct work_struct *work)
 		}
 		/* The request's fds out of the server's table, while the frame holds it. */
 		hop_fds_abort_from_reaper(f);
+		kvfree(f->reply);	/* kept aside by a leave that was killed */
+		f->reply = NULL;
 		hop_identity_drop_borrowed(f);
 		if (f->async)
 			hop_async_put(f->async);
@@ -1182,27 +1199,43 @@ void hop_frames_unwind_dying(bool can_sleep)
 	while ((f = hop_current_frame())) {
 		hop_deadline_disarm(f, false);
 		hop_frame_pop(f);
-		/*
-		 * Still in f's server.  Where this may sleep, the request's fds
-		 * are closed and the slot's robust mutexes marked dead here, as
-		 * an abort does, so that the slot is free by the time the
-		 * client's death can be seen (waitpid).  Atomically the walk
-		 * may not fault or wake: the reaper does it, and the slot stays
-		 * busy until then, so no new handler runs on the list.
-		 */
-		f->robust_to_reaper = !can_sleep && f->svc->slots[f->slot].robust_head;
-		if (can_sleep) {
-			hop_fds_abort(f);
-			hop_robust_abort(f->svc, f->slot);
+		if (f->leaving) {
+			/*
+			 * Killed while it waited to leave (hop_frame_leave()):
+			 * its handler had returned, or its abort had closed the
+			 * request's fds and the slot's robust mutexes.  The slot
+			 * may serve another call by now (unless there was no
+			 * memory to keep the reply aside): nothing of it is
+			 * touched again.  The request's fds are the server's
+			 * (or were closed): only the frame's spares go.
+			 */
+			hop_fds_release(f);
+			f->robust_to_reaper = false;
+		} else {
+			/*
+			 * Still in f's server.  Where this may sleep, the
+			 * request's fds are closed and the slot's robust mutexes
+			 * marked dead here, as an abort does, so that the slot
+			 * is free by the time the client's death can be seen
+			 * (waitpid).  Atomically the walk may not fault or wake:
+			 * the reaper does it, and the slot stays busy until
+			 * then, so no new handler runs on the list.
+			 */
+			f->robust_to_reaper = !can_sleep && f->svc->slots[f->slot].robust_head;
+			if (can_sleep) {
+				hop_fds_abort(f);
+				hop_robust_abort(f->svc, f->slot);
+			}
 		}
 		hop_identity_leave_dying(f);
 		hop_count_abort(f, HOP_ABORT_CLIENT_DEATH);
 		if (f->async)
 			hop_async_complete(f->async, -ECONNRESET);
 		if (!f->robust_to_reaper)
-			hop_release_slot(f->svc, f->slot);
+			hop_frame_free_slot(f);
 		llist_add(&f->reap, &hop_reap_list);
 	}
+	hop_stop_release_dying();
 	hop_uring_task_dying();
 	schedule_work(&hop_reap_work);
 }

@@ -24,34 +24,37 @@
  * run at a client address in the server's address space, or a fatal default
  * action would dump the server's memory in the client's name.  Such a signal
  * aborts the hop instead (engine.c), and the client gets it afterwards, unless
- * the handler raised it itself (a fault), in which case it is discarded.
+ * the handler raised it itself (a fault), in which case it is discarded.  One
+ * from outside ends every hop the task is in, nested ones too, and stays
+ * blocked until then (fault_test
+ * outside_signal_in_a_nested_hop_reaches_only_the_client: the client's core
+ * dump held the outer server's memory, when only the inner hop ended).
  *
- * get_signal (kprobe): a stop waits for the hop, as it waits for any
+ * uprobe_deny_signal (kprobe): a stop waits for the hop, as it waits for any
  * syscall.  The handler's stack is its slot's, so a task stopped in the
  * handler would keep the slot, and any lock the handler holds, for as long
  * as the client stays stopped, past any deadline (the deadline's abort is a
  * task_work, and a stopped task runs none).  SIGSTOP itself is in the hop's
  * signal mask (identity.c), so the hopped thread never dequeues it; but a
- * group stop begun by another thread of the client, and a cgroup freeze, set
- * JOBCTL_STOP_PENDING or JOBCTL_TRAP_FREEZE on the hopped task, and
- * get_signal() acts on those whatever the mask.  While a hop runs and
- * nothing else is pending, the probe answers get_signal() itself: it clears
- * TIF_SIGPENDING and returns "no signal", leaving the job control state as
- * the kernel set it, so the task is counted in the group stop (or the
- * freeze) as a task still in a syscall is.  The hop's end recalculates
- * TIF_SIGPENDING with the caller's mask (identity.c), and the task stops on
- * its way back to the caller's code.  Anything else pending goes to the
- * real get_signal(): a fatal signal, and the task_work of an abort, which
- * ends the hop first (a fault, a signal from outside, the deadline), after
- * which the stop is the caller's own.  fault_test's *_waits_for_the_hop.
+ * group stop begun by another thread of the client, a cgroup freeze and the
+ * freezers set JOBCTL_STOP_PENDING, JOBCTL_TRAP_FREEZE or freezing() on the
+ * hopped task, and get_signal() acts on those whatever the mask.  While a
+ * hop runs and nothing else is pending, get_signal() is told "no signal
+ * now" where it asks uprobe_deny_signal(), the way uprobes hold signals off
+ * a task that single-steps: TIF_SIGPENDING is cleared under the siglock and
+ * the job control state is left as the kernel set it, so the task is
+ * counted in the group stop (or the freeze) as a task still in a syscall
+ * is.  The hop's end recalculates TIF_SIGPENDING with the caller's mask
+ * (identity.c), and the task stops on its way back to the caller's code.
+ * fault_test's *_waits_for_the_hop.
  */
 #include <linux/module.h>
 #include <linux/kprobes.h>
 #include <linux/tracepoint.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/jobctl.h>
-#include <linux/task_work.h>
 #include <linux/freezer.h>
+#include <linux/uprobes.h>
 #include <trace/events/signal.h>
 #include "hop_internal.h"
 
@@ -109,6 +112,33 @@ static bool hop_sig_would_deliver(struct task_struct *t, int sig)
 	return !sigismember(&t->blocked, sig) && sig != SIGKILL && sig != SIGSTOP;
 }
 
+/*
+ * A signal from outside ends every hop @t is in, not only the innermost: a
+ * handler that called another service is the caller of the inner hop, and
+ * the signal is for neither.  @inner is pinned and @t's; so is each frame
+ * the walk keeps.  One that ended meanwhile ends the walk: the task has
+ * left it, and every hop inside it.
+ */
+static void hop_abort_from_outside(struct task_struct *t, struct hop_frame *inner, int sig)
+{
+	struct hop_frame *f = inner, *outer;
+
+	while ((outer = READ_ONCE(f->outer))) {
+		if (!refcount_inc_not_zero(&outer->refs))
+			break;
+		if (READ_ONCE(outer->task) != t) {
+			hop_frame_put(outer);
+			break;
+		}
+		if (f != inner)
+			hop_frame_put(f);
+		f = outer;
+	}
+	hop_request_abort(f, HOP_ABORT_SIGNAL, sig);
+	if (f != inner)
+		hop_frame_put(f);
+}
+
 static void hop_check_task(struct task_struct *t, int sig)
 {
 	struct hop_frame *f = hop_task_frame(t);
@@ -118,9 +148,24 @@ static void hop_check_task(struct task_struct *t, int sig)
 	/* The frame may have been reused meanwhile (engine.c): pin it, check it. */
 	if (!refcount_inc_not_zero(&f->refs))
 		return;
-	if (READ_ONCE(f->task) == t)
+	if (READ_ONCE(f->task) != t) {
+		hop_frame_put(f);
+		return;
+	}
+	if (t == current) {
 		/* Anything a task sends itself while hopped is the handler's doing. */
-		hop_request_abort(f, t == current ? HOP_ABORT_FAULT : HOP_ABORT_SIGNAL, sig);
+		hop_request_abort(f, HOP_ABORT_FAULT, sig);
+	} else {
+		/*
+		 * Held until the hop's mask goes, at the abort's end: the abort
+		 * runs as task_work, which get_signal() runs before it takes
+		 * the siglock, so a signal queued in between (under that lock,
+		 * with this probe) would be dequeued, and delivered in the
+		 * server, before the abort.  Blocked here, it cannot be.
+		 */
+		sigaddset(&t->blocked, sig);
+		hop_abort_from_outside(t, f, sig);
+	}
 	hop_frame_put(f);
 }
 
@@ -143,68 +188,85 @@ static void hop_signal_generate(void *data, int sig, struct kernel_siginfo *info
 }
 
 /*
- * Is a stop or a freeze all that brings current into get_signal()?  Read
- * without the siglock by the probe, and again under it by the answer: a
- * signal or task_work that comes in between sets what the second reading
- * sees.  Deliverable signals and the task_work of an abort go to the real
- * get_signal(), and so does the system freezer (suspend).
+ * May current's stop (or freeze) wait?  It is hopped, a stop, a cgroup
+ * freeze or a freezer is after it, and nothing is pending that the hop lets
+ * through (SIGKILL, a group exit or exec, a ptrace trap; a signal from
+ * outside is blocked until the abort it started is done).  Exact under the
+ * siglock, which every sender and freezer takes to change any of it.
  */
-static bool hop_only_a_stop_pending(struct task_struct *tsk)
+static bool hop_stop_may_wait(struct task_struct *tsk)
 {
 	unsigned long jobctl = READ_ONCE(tsk->jobctl);
 
-	if (!(jobctl & (JOBCTL_STOP_PENDING | JOBCTL_TRAP_FREEZE)) || (jobctl & JOBCTL_TRAP_MASK))
+	if (!(jobctl & (JOBCTL_STOP_PENDING | JOBCTL_TRAP_FREEZE)) && !freezing(tsk))
 		return false;
-	if (test_tsk_thread_flag(tsk, TIF_NOTIFY_SIGNAL) || task_work_pending(tsk) ||
-	    freezing(tsk))
-		return false;
-	if ((READ_ONCE(tsk->signal->flags) & SIGNAL_GROUP_EXIT) ||
+	if ((jobctl & JOBCTL_TRAP_MASK) || (READ_ONCE(tsk->signal->flags) & SIGNAL_GROUP_EXIT) ||
 	    READ_ONCE(tsk->signal->group_exec_task))
 		return false;
-	return !((READ_ONCE(tsk->pending.signal.sig[0]) |
-		  READ_ONCE(tsk->signal->shared_pending.signal.sig[0])) & ~tsk->blocked.sig[0]);
+	if ((READ_ONCE(tsk->pending.signal.sig[0]) |
+	     READ_ONCE(tsk->signal->shared_pending.signal.sig[0])) & ~READ_ONCE(tsk->blocked.sig[0]))
+		return false;
+	return hop_current_frame() != NULL;
 }
 
-static bool hop_current_hopped(void)
+static bool hop_single_steps_a_uprobe(struct task_struct *tsk)
 {
-	bool hopped;
-
-	rcu_read_lock();
-	hopped = hop_task_frame(current) != NULL;
-	rcu_read_unlock();
-	return hopped;
+#ifdef CONFIG_UPROBES
+	return tsk->utask && tsk->utask->active_uprobe;
+#else
+	return false;
+#endif
 }
 
-/* In get_signal()'s place, in the task's own context: "no signal now". */
-static bool hop_get_signal_held(struct ksignal *ksig)
+/* In uprobe_deny_signal()'s place, in the task's own context (below). */
+static bool hop_deny_signal(void)
+{
+	struct task_struct *tsk = current;
+	bool deny;
+
+	spin_lock_irq(&tsk->sighand->siglock);
+	deny = hop_stop_may_wait(tsk);
+	/* As uprobe_deny_signal() does for a task that single-steps. */
+	if (deny)
+		clear_thread_flag(TIF_SIGPENDING);
+	spin_unlock_irq(&tsk->sighand->siglock);
+	return deny;
+}
+
+/*
+ * get_signal() asks uprobe_deny_signal() after it has run the task's
+ * task_work and found a signal pending, and before it takes the siglock to
+ * act on anything: the one point where a stop can be answered with "not now"
+ * after the abort of a nested hop, the start of an io_uring hop or a
+ * handler's fput(), all task_work, have happened.  A task that single-steps
+ * a uprobe keeps the kernel's own answer (it denies every signal).
+ */
+static int hop_deny_signal_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct task_struct *tsk = current;
 
-	spin_lock_irq(&tsk->sighand->siglock);
-	/*
-	 * Under the siglock nothing can be sent: what is pending now is all
-	 * there is.  If something came since the probe looked, TIF_SIGPENDING
-	 * stays set and the next pass goes to the real get_signal().
-	 */
-	if (hop_only_a_stop_pending(tsk) && hop_current_hopped())
-		clear_thread_flag(TIF_SIGPENDING);
-	spin_unlock_irq(&tsk->sighand->siglock);
-	return false;
-}
-
-static int hop_get_signal_pre(struct kprobe *p, struct pt_regs *regs)
-{
-	if (!atomic_read(&hop_nr_frames) || (current->flags & PF_KTHREAD))
+	if (!atomic_read(&hop_nr_frames) || hop_single_steps_a_uprobe(tsk))
 		return 0;
-	if (!hop_only_a_stop_pending(current) || !hop_current_hopped())
+	if (!hop_stop_may_wait(tsk))
 		return 0;
-	return hop_kprobe_redirect(regs, hop_get_signal_held);
+	return hop_kprobe_redirect(regs, hop_deny_signal);
 }
 
 static struct kprobe hop_stop_probe = {
-	.symbol_name = "get_signal",
-	.pre_handler = hop_get_signal_pre,
+	.symbol_name = "uprobe_deny_signal",
+	.pre_handler = hop_deny_signal_pre,
 };
+
+/*
+ * A task that ends mid-hop, with a stop held: exit_signals() counts it in the
+ * group stop only if TIF_SIGPENDING says something is pending (the handler
+ * may end its thread with exit(), which leaves no group exit behind).
+ */
+void hop_stop_release_dying(void)
+{
+	if (READ_ONCE(current->jobctl) & (JOBCTL_PENDING_MASK | JOBCTL_TRAP_FREEZE))
+		set_thread_flag(TIF_SIGPENDING);
+}
 
 static struct tracepoint *hop_tp_signal_generate;
 
@@ -238,7 +300,7 @@ int hop_hooks_init(void)
 	}
 	err = register_kprobe(&hop_stop_probe);
 	if (err) {
-		pr_err("hop: cannot hook get_signal (%d)\n", err);
+		pr_err("hop: cannot hook uprobe_deny_signal (%d): needs CONFIG_UPROBES\n", err);
 		goto err_kprobe;
 	}
 	err = tracepoint_probe_register(hop_tp_signal_generate, hop_signal_generate, NULL);

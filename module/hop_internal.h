@@ -167,6 +167,7 @@ struct hop_frame {
 	struct hop_service *svc;	/* a reference */
 	unsigned int slot;
 	bool slot_freed;		/* let go before the frame's end (hop_frame_free_slot) */
+	bool leaving;			/* done in the server: waits for the lock to leave */
 	u64 reply_len;			/* HOP_IOC_RETURN's reply bytes, while the hop leaves */
 	void *reply;			/* they, kept aside if the slot went first, or NULL */
 	u64 req_len;
@@ -401,9 +402,10 @@ extern atomic_t hop_nr_frames;
 int hop_engine_init(void);
 void hop_engine_exit(void);
 
-/* hooks.c: the do_exit kprobe and the signal_generate probe. */
+/* hooks.c: the do_exit kprobe, the signal_generate probe, the held stop. */
 int hop_hooks_init(void);
 void hop_hooks_exit(void);
+void hop_stop_release_dying(void);
 
 /* debugfs.c: /sys/kernel/debug/hop/stats */
 void hop_debugfs_init(void);

@@ -453,12 +453,21 @@ bool hop_signal_deliverable_pending(void)
 
 /*
  * The task is exiting: put back what exit_mm(), exit_files() and the futex and
- * rseq exit code will look at.  FPU, FS base and the signal mask die with it.
+ * rseq exit code will look at, and what a core dump reads.  The signal mask
+ * dies with the task.
  */
 void hop_identity_leave_dying(struct hop_frame *f)
 {
 	hop_identity_restore_core(f, true);
 	hop_fpu_leave_dying(f);
+	/*
+	 * And what a core dump of the process shows of this thread, its
+	 * NT_PRSTATUS note: the caller's registers, FS and GS base, not the
+	 * handler's (fault_test core_of_a_client_killed_mid_hop_shows_the_client).
+	 * Innermost first, so the outermost caller's are what stays.
+	 */
+	hop_fsgs_write(f->fsbase, f->gsbase);
+	*current_pt_regs() = f->regs;
 }
 
 /*

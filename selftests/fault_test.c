@@ -22,6 +22,11 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/mount.h>
+#include <sys/procfs.h>
+#include <sys/resource.h>
+#include <sys/user.h>
+#include <asm/prctl.h>
+#include <elf.h>
 #include "kselftest_harness.h"
 #include "hop_testlib.h"
 
@@ -72,12 +77,40 @@ static void __attribute__((noinline)) server_busy_end(void)
 /* One handler that does what the request says. */
 static ssize_t misbehave(void *ctx, const void *req, size_t len, void *resp, size_t cap)
 {
-	char cmd[32] = "";
+	char cmd[64] = "";
 	const unsigned char *s = SENTINEL_ADDR;
 	int i;
 
 	(void)ctx;
 	memcpy(cmd, req, len < sizeof(cmd) - 1 ? len : sizeof(cmd) - 1);
+	if (!strncmp(cmd, "nest-deadline ", 14)) {
+		/* Service cmd + 14's "sleep" with a 1 s deadline, then 0.5 s here. */
+		struct hop_conn *inner;
+		ssize_t r;
+
+		if (hop_connect(&inner, cmd + 14))
+			return -EHOSTDOWN;
+		r = hop_test_call_ms(inner, "sleep", 5, (char[8]){ 0 }, 8, 1000);
+		hop_disconnect(inner);
+		usleep(500 * 1000);
+		return r == -ETIMEDOUT ? 2 : -EPROTO;
+	}
+	if (!strcmp(cmd, "sleep-exit")) {
+		/* The handler ends the client's thread, not its process. */
+		usleep(1500 * 1000);
+		syscall(SYS_exit, 0);
+	}
+	if (!strncmp(cmd, "nest ", 5)) {
+		/* A hop from this handler into service cmd + 5: its "sleep". */
+		struct hop_conn *inner;
+		ssize_t r;
+
+		if (hop_connect(&inner, cmd + 5))
+			return -EHOSTDOWN;
+		r = hop_call(inner, "sleep", 5, (char[8]){ 0 }, 8);
+		hop_disconnect(inner);
+		return r;
+	}
 	if (!strcmp(cmd, "check")) {
 		/* Is the server's sentinel page untouched? */
 		for (i = 0; i < 4096; i++)
@@ -527,6 +560,116 @@ TEST_F(srv, group_stop_waits_for_the_hop)
 TEST_F(srv, stop_waits_for_the_hop_only_until_its_deadline)
 {
 	stop_mid_hop(_metadata, self->conn, STOP_PAST_DEADLINE, NULL);
+}
+
+/* A client whose main thread idles and whose second thread makes one call. */
+struct idle_caller {
+	struct hop_conn *conn;
+	char req[64];
+	int len;
+};
+
+static void *idle_caller_call(void *arg)
+{
+	struct idle_caller *ic = arg;
+
+	hop_call(ic->conn, ic->req, ic->len, (char[8]){ 0 }, 8);
+	return NULL;
+}
+
+static pid_t start_idle_caller(struct idle_caller *ic)
+{
+	pid_t child = fork();
+	pthread_t t;
+
+	if (child == 0) {
+		if (pthread_create(&t, NULL, idle_caller_call, ic))
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	return child;
+}
+
+/* waitpid(WUNTRACED) for up to @ms: 1 stopped, 0 not yet. */
+static int stopped_within(pid_t child, int ms)
+{
+	long long t0 = hop_test_now_ms();
+	int status;
+
+	while (hop_test_now_ms() - t0 < ms) {
+		if (waitpid(child, &status, WUNTRACED | WNOHANG) == child)
+			return WIFSTOPPED(status);
+		usleep(10 * 1000);
+	}
+	return 0;
+}
+
+/*
+ * A group stop held by a hop whose handler then ends the client's thread
+ * with exit(2) (no group exit): the stop must still complete.  Before the
+ * fix (the held stop of 12b07ef) the exiting thread was not counted in it
+ * (TIF_SIGPENDING cleared, and exit_signals() looks at nothing else), and
+ * waitpid(WUNTRACED) saw no stop in 5 s.
+ */
+TEST_F(srv, group_stop_completes_when_a_handler_ends_its_thread)
+{
+	struct idle_caller ic = { .conn = self->conn, .req = "sleep-exit", .len = 10 };
+	pid_t child;
+	int status;
+
+	child = start_idle_caller(&ic);
+	ASSERT_EQ(0, wait_busy(self->conn, 1));
+	hop_test_wait_frames(1);
+	usleep(200 * 1000);
+	ASSERT_EQ(0, kill(child, SIGSTOP));
+	EXPECT_EQ(1, stopped_within(child, 5000));
+	EXPECT_EQ(0, info_of(self->conn).slots_busy);
+	kill(child, SIGKILL);
+	kill(child, SIGCONT);
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+}
+
+/*
+ * A stop held two hops deep, and the inner hop ends (its deadline): the
+ * stop goes on waiting for the outer hop.  Before (12b07ef, whose probe
+ * let the real get_signal() run whenever task_work was pending, and the
+ * first hop's end recalculated TIF_SIGPENDING) the task stopped in the
+ * handlers within 12 ms, both slots busy.
+ */
+TEST_F(srv, stop_waits_for_the_outer_hop_when_the_inner_one_ends)
+{
+	struct hop_serve_opts opts = { .size = sizeof(opts), .slots = 2 };
+	struct hop_test_server outer;
+	struct idle_caller ic;
+	struct hop_conn *oc;
+	long long t0, waited;
+	pid_t child;
+	int status;
+
+	ASSERT_EQ(0, hop_test_server_start(&outer, hop_test_name("fault-outer"), misbehave,
+					   NULL, &opts, map_sentinel));
+	ASSERT_EQ(0, hop_connect(&oc, outer.name));
+	ic.conn = oc;
+	ic.len = snprintf(ic.req, sizeof(ic.req), "nest-deadline %s", self->srv.name);
+	child = start_idle_caller(&ic);
+	ASSERT_EQ(0, wait_busy(self->conn, 1));
+	hop_test_wait_frames(2);
+	usleep(200 * 1000);
+	t0 = hop_test_now_ms();
+	ASSERT_EQ(0, kill(child, SIGSTOP));
+	EXPECT_EQ(1, stopped_within(child, 5000));
+	waited = hop_test_now_ms() - t0;
+	/* The inner deadline's 0.8 s, then the outer handler's 0.5 s. */
+	EXPECT_EQ(0, info_of(oc).slots_busy);
+	EXPECT_EQ(0, info_of(self->conn).slots_busy);
+	EXPECT_GE(waited, 1100);
+	TH_LOG("stopped after %lld ms", waited);
+	kill(child, SIGKILL);
+	kill(child, SIGCONT);
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	hop_disconnect(oc);
+	hop_test_server_stop(&outer);
 }
 
 TEST_F(srv, cgroup_freeze_waits_for_the_hop)
@@ -1248,6 +1391,306 @@ TEST_F(srv, exec_lock_held_by_a_reader_holds_no_slot)
 	close(k.epfd);
 	munmap(b.page, 4096);
 	close(b.uffd);
+}
+
+/*
+ * The same lock held by another process: kcmp() naming a thread of the
+ * client's that is not hopped (the ptrace check refuses a hopped one) takes
+ * the client's exec_update_lock as well.  Then the client is killed while
+ * its hop waits for the lock where it ends.  Before (12b07ef) the wait was
+ * not killable: the client stayed in D state, unreaped 3 s after SIGKILL,
+ * until the other process let go.  Now it dies at once, and the exit hook
+ * unwinds the hop.
+ */
+static void *hop_sleep_thread(void *arg)
+{
+	hop_call(arg, "sleep", 5, (char[8]){ 0 }, 8);
+	return NULL;
+}
+
+struct kcmp_other {
+	struct blocking_page *b;
+	pid_t client;
+	int epfd;
+	long ret;
+};
+
+/* kcmp() of the client's idle thread with this one: both exec_update_locks held. */
+static void *kcmp_other_fn(void *arg)
+{
+	struct kcmp_other *k = arg;
+
+	k->ret = syscall(SYS_kcmp, k->client, syscall(SYS_gettid), KCMP_EPOLL_TFD, k->epfd,
+			 (unsigned long)k->b->page);
+	if (k->ret < 0)
+		k->ret = -errno;
+	return NULL;
+}
+
+TEST_F(srv, killed_while_its_hop_waits_to_leave)
+{
+	struct blocking_page b;
+	struct kcmp_other k;
+	long long t0 = 0;
+	pthread_t holder;
+	int err, status;
+	pid_t child, r = 0;
+
+	err = blocking_page_open(&b);
+	if (err == -ENOSYS || err == -EPERM)
+		SKIP(return, "no userfaultfd here: %s", strerror(-err));
+	ASSERT_EQ(0, err);
+	child = fork();
+	if (child == 0) {
+		pthread_t t;
+
+		/* The main thread stays idle (kcmp names it); a second one hops. */
+		if (pthread_create(&t, NULL, hop_sleep_thread, self->conn))
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	ASSERT_EQ(0, wait_busy(self->conn, 1));
+	hop_test_wait_frames(1);
+	k = (struct kcmp_other){ .b = &b, .client = child, .epfd = epoll_create1(EPOLL_CLOEXEC) };
+	ASSERT_LE(0, k.epfd);
+	ASSERT_EQ(0, pthread_create(&holder, NULL, kcmp_other_fn, &k));
+	err = blocking_page_wait_fault(&b);
+	if (err) {
+		pthread_join(holder, NULL);
+		kill(child, SIGKILL);
+		waitpid(child, &status, 0);
+		SKIP(return, "kcmp did not block: %ld", k.ret);
+	}
+	/* The handler's 1.5 s, then the hop ends and waits for the lock, its slot free. */
+	t0 = hop_test_now_ms();
+	while ((info_of(self->conn).slots_busy || hop_test_stat("frames") != 1) &&
+	       hop_test_now_ms() - t0 < 10000)
+		usleep(10 * 1000);
+	EXPECT_EQ(0, info_of(self->conn).slots_busy);
+	ASSERT_EQ(0, kill(child, SIGKILL));
+	t0 = hop_test_now_ms();
+	while ((r = waitpid(child, &status, WNOHANG)) == 0 && hop_test_now_ms() - t0 < 3000)
+		usleep(10 * 1000);
+	EXPECT_EQ(child, r) TH_LOG("the client was not reaped %lld ms after SIGKILL",
+				   hop_test_now_ms() - t0);
+	ASSERT_EQ(0, blocking_page_release(&b, ""));
+	ASSERT_EQ(0, pthread_join(holder, NULL));
+	if (r != child)
+		ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	/* The unwinding left nothing behind, and the server serves on. */
+	EXPECT_EQ(0, hop_test_stat("frames"));
+	EXPECT_EQ(0, info_of(self->conn).slots_busy);
+	EXPECT_EQ(2, hop_call(self->conn, "ok", 2, (char[8]){ 0 }, 8));
+	close(k.epfd);
+	munmap(b.page, 4096);
+	close(b.uffd);
+}
+
+/*
+ * A core dump of a client killed mid-hop: the dumping thread's kill reaches
+ * the hopped one in the handler, and the core's note for that thread
+ * (NT_PRSTATUS) holds its registers and FS base as the exit left them.
+ * Before (12b07ef) they were the handler's: orig_rax 230 (the handler's
+ * clock_nanosleep), FS base the slot's TLS, pointers into the server.  Now
+ * they are the caller's, as it made the call: orig_rax 16 (ioctl), its own
+ * FS base.
+ */
+struct core_shared {
+	pid_t tid;
+	unsigned long fs;
+	int go;
+};
+
+static void *core_hopper(void *arg)
+{
+	struct core_shared *sh = ((void **)arg)[1];
+
+	sh->fs = 0;
+	syscall(SYS_arch_prctl, ARCH_GET_FS, &sh->fs);
+	sh->tid = syscall(SYS_gettid);
+	hop_call(((void **)arg)[0], "sleep", 5, (char[8]){ 0 }, 8);
+	return NULL;
+}
+
+static void core_client(struct hop_conn *conn, struct core_shared *sh)
+{
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+	void *args[2] = { conn, sh };
+	pthread_t t;
+
+	if (setrlimit(RLIMIT_CORE, &unlimited) || pthread_create(&t, NULL, core_hopper, args))
+		_exit(2);
+	while (!__atomic_load_n(&sh->go, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	*bad_pointer = 1;	/* this thread dumps core; the hopped one is killed */
+	_exit(3);
+}
+
+/* The NT_PRSTATUS registers of thread @tid in the core file @path; 0 or -1. */
+static int core_regs_of(const char *path, pid_t tid, struct user_regs_struct *regs)
+{
+	int fd = open(path, O_RDONLY), found = -1;
+	struct stat st;
+	Elf64_Ehdr *eh;
+	char *core;
+	int i;
+
+	if (fd < 0 || fstat(fd, &st))
+		return -1;
+	core = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (core == MAP_FAILED)
+		return -1;
+	eh = (Elf64_Ehdr *)core;
+	for (i = 0; i < eh->e_phnum && found; i++) {
+		Elf64_Phdr *ph = (Elf64_Phdr *)(core + eh->e_phoff + i * eh->e_phentsize);
+		size_t off = 0;
+
+		if (ph->p_type != PT_NOTE)
+			continue;
+		while (off + sizeof(Elf64_Nhdr) <= ph->p_filesz) {
+			Elf64_Nhdr *nh = (Elf64_Nhdr *)(core + ph->p_offset + off);
+			char *desc = (char *)(nh + 1) + ((nh->n_namesz + 3) & ~3);
+			struct elf_prstatus *ps = (struct elf_prstatus *)desc;
+
+			if (nh->n_type == NT_PRSTATUS && ps->pr_pid == tid) {
+				memcpy(regs, &ps->pr_reg, sizeof(*regs));
+				found = 0;
+				break;
+			}
+			off += sizeof(*nh) + ((nh->n_namesz + 3) & ~3) + ((nh->n_descsz + 3) & ~3);
+		}
+	}
+	munmap(core, st.st_size);
+	return found;
+}
+
+TEST_F(srv, core_of_a_client_killed_mid_hop_shows_the_client)
+{
+	char pattern[256] = "", path[64];
+	struct user_regs_struct regs;
+	struct core_shared *sh;
+	int status, fd;
+	ssize_t n;
+	pid_t child;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to set core_pattern");
+	fd = open("/proc/sys/kernel/core_pattern", O_RDONLY);
+	ASSERT_LE(0, fd);
+	n = read(fd, pattern, sizeof(pattern) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	ASSERT_EQ(0, hop_test_write_file("/proc/sys/kernel/core_pattern", "/tmp/hop-core.%p"));
+	sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, sh);
+	child = fork();
+	if (child == 0)
+		core_client(self->conn, sh);
+	ASSERT_EQ(0, wait_busy(self->conn, 1));
+	hop_test_wait_frames(1);
+	usleep(200 * 1000);	/* into the handler's sleep */
+	__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	hop_test_write_file("/proc/sys/kernel/core_pattern", pattern);
+	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+	ASSERT_TRUE(WCOREDUMP(status));
+	snprintf(path, sizeof(path), "/tmp/hop-core.%d", child);
+	ASSERT_EQ(0, core_regs_of(path, sh->tid, &regs));
+	unlink(path);
+	EXPECT_EQ(SYS_ioctl, regs.orig_rax);
+	EXPECT_EQ(sh->fs, regs.fs_base);
+	TH_LOG("the hopped thread in the core: orig_rax %llu, fs_base %#llx (its own %#lx)",
+	       regs.orig_rax, regs.fs_base, sh->fs);
+	EXPECT_EQ(0, info_of(self->conn).slots_busy);
+	munmap(sh, 4096);
+}
+
+/* Does core file @path hold a segment at @addr? 1, 0, or -1. */
+static int core_maps(const char *path, const void *addr)
+{
+	int fd = open(path, O_RDONLY), found = 0;
+	uintptr_t a = (uintptr_t)addr;
+	struct stat st;
+	Elf64_Ehdr *eh;
+	char *core;
+	int i;
+
+	if (fd < 0 || fstat(fd, &st))
+		return -1;
+	core = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (core == MAP_FAILED)
+		return -1;
+	eh = (Elf64_Ehdr *)core;
+	for (i = 0; i < eh->e_phnum; i++) {
+		Elf64_Phdr *ph = (Elf64_Phdr *)(core + eh->e_phoff + i * eh->e_phentsize);
+
+		if (ph->p_type == PT_LOAD && ph->p_vaddr <= a && a < ph->p_vaddr + ph->p_memsz)
+			found = 1;
+	}
+	munmap(core, st.st_size);
+	return found;
+}
+
+/*
+ * A signal from outside, fatal by default, for a client two hops deep (its
+ * handler called another service).  It must end the hops and reach the
+ * client in its own context: its core dump is of its own memory and
+ * registers, never of a server's.
+ */
+TEST_F(srv, outside_signal_in_a_nested_hop_reaches_only_the_client)
+{
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+	char pattern[256] = "", path[64], req[64];
+	struct user_regs_struct regs;
+	struct hop_test_server outer;
+	struct hop_serve_opts opts = { .size = sizeof(opts), .slots = 2 };
+	struct hop_conn *c;
+	int status, fd, len;
+	ssize_t n;
+	pid_t child;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to set core_pattern");
+	ASSERT_EQ(0, hop_test_server_start(&outer, hop_test_name("fault-outer"), misbehave,
+					   NULL, &opts, map_sentinel));
+	fd = open("/proc/sys/kernel/core_pattern", O_RDONLY);
+	ASSERT_LE(0, fd);
+	n = read(fd, pattern, sizeof(pattern) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	ASSERT_EQ(0, hop_test_write_file("/proc/sys/kernel/core_pattern", "/tmp/hop-core.%p"));
+	len = snprintf(req, sizeof(req), "nest %s", self->srv.name);
+	child = fork();
+	if (child == 0) {
+		if (setrlimit(RLIMIT_CORE, &unlimited) || hop_connect(&c, outer.name))
+			_exit(2);
+		hop_call(c, req, len, (char[8]){ 0 }, 8);
+		_exit(3);
+	}
+	/* Two hops deep: the inner service's slot busy, 0.2 s into its sleep. */
+	ASSERT_EQ(0, wait_busy(self->conn, 1));
+	hop_test_wait_frames(2);
+	usleep(200 * 1000);
+	ASSERT_EQ(0, kill(child, SIGSEGV));
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	hop_test_write_file("/proc/sys/kernel/core_pattern", pattern);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+	snprintf(path, sizeof(path), "/tmp/hop-core.%d", child);
+	if (WCOREDUMP(status)) {
+		EXPECT_EQ(0, core_maps(path, SENTINEL_ADDR))
+			TH_LOG("the client's core holds a server's sentinel page");
+		ASSERT_EQ(0, core_regs_of(path, child, &regs));
+		EXPECT_EQ(SYS_ioctl, regs.orig_rax);
+		TH_LOG("the client's core: orig_rax %llu", regs.orig_rax);
+		unlink(path);
+	}
+	EXPECT_EQ(0, info_of(self->conn).slots_busy);
+	EXPECT_EQ(2, hop_call(self->conn, "ok", 2, (char[8]){ 0 }, 8));
+	hop_test_server_stop(&outer);
 }
 
 TEST_F(srv, other_process_cannot_ptrace_hopped_task)

@@ -56,7 +56,12 @@ cell_records() {
 
 # Poisson arrivals: 200 at a mean gap of 500 us take about 0.1 s, so the
 # repetition's rate (ops_per_s, from its first start to its last end) is
-# near 2000/s; the fixed seed gives the same gaps every run.
+# near 2000/s; the fixed seed gives the same gaps every run.  Never above
+# it; below it only if the loop fell behind its schedule, which an open
+# loop cannot make up for: an arrival found a call still in flight
+# ("queued"), or a round trip, timed from its arrival, took longer than a
+# mean gap.  A guest on a loaded host (make check runs three side by side,
+# on two cores here) can (766/s, once, with a fourth guest running).
 poisson_rate() {
 	local line
 	line=$("$bin" --transport futex --payload 64 --arrival poisson:500 \
@@ -67,8 +72,12 @@ poisson_rate() {
 		n = sum(c for _, c in r.get("hist", []))
 		if r.get("arrival") != "poisson:500" or n != 200:
 		    sys.exit(f"wrong line: {sys.argv[1][:300]}")
-		if not 1400 < r["ops_per_s"] < 2600:
-		    sys.exit(f"{r['ops_per_s']} arrivals/s, not about 2000")
+		if r["ops_per_s"] >= 2600:
+		    sys.exit(f"{r['ops_per_s']} arrivals/s, faster than 2000")
+		slowest = max(v for v, _ in r["hist"])
+		if r["ops_per_s"] <= 1400 and r["queued"] == 0 and slowest < 500000:
+		    sys.exit(f"{r['ops_per_s']} arrivals/s, not about 2000, though the "
+		             f"loop kept to its schedule (slowest {slowest} ns)")
 		PY
 }
 
