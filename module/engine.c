@@ -789,8 +789,12 @@ long hop_call(struct hop_service *svc, struct hop_handle *h, const struct hop_ca
 		hop_async_put(async);
 	}
 out:
-	/* Refused before any handler ran (async calls have no origin). */
-	if (err)
+	/*
+	 * Refused before any handler ran (async calls have no origin).  Not
+	 * when dying: a hop whose undoing was killed is still in the server's
+	 * mm, which the write would reach (hop_frame_leave()).
+	 */
+	if (err && !fatal_signal_pending(current))
 		hop_set_origin(c.origin, HOP_ORIGIN_HOP);
 	/* 0 becomes the handler's %rax. */
 	return err;
@@ -1128,7 +1132,13 @@ static void hop_abort_work_fn(struct callback_head *cb)
 	enum hop_abort_reason why = atomic_read(&target->abort_reason);
 	struct hop_frame *f;
 
-	if (READ_ONCE(target->ended) || (current->flags & PF_EXITING))
+	/*
+	 * Dying (a leave killed in its wait for exec_update_lock, or any
+	 * SIGKILL): the exit hook unwinds every frame, and knows which have
+	 * let their slot go already.
+	 */
+	if (READ_ONCE(target->ended) || (current->flags & PF_EXITING) ||
+	    fatal_signal_pending(current))
 		goto out;
 	do {
 		f = hop_current_frame();

@@ -25,10 +25,12 @@
  * action would dump the server's memory in the client's name.  Such a signal
  * aborts the hop instead (engine.c), and the client gets it afterwards, unless
  * the handler raised it itself (a fault), in which case it is discarded.  One
- * from outside ends every hop the task is in, nested ones too, and stays
- * blocked until then (fault_test
+ * from outside ends every hop the task is in, nested ones too (fault_test
  * outside_signal_in_a_nested_hop_reaches_only_the_client: the client's core
- * dump held the outer server's memory, when only the inner hop ended).
+ * dump held the outer server's memory, when only the inner hop ended).  The
+ * abort is task_work, which get_signal() runs before it looks at signals;
+ * one queued after that, with the signal, is run first all the same: the
+ * uprobe_deny_signal probe below sends get_signal() round again.
  *
  * uprobe_deny_signal (kprobe): a stop waits for the hop, as it waits for any
  * syscall.  The handler's stack is its slot's, so a task stopped in the
@@ -54,6 +56,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/jobctl.h>
 #include <linux/freezer.h>
+#include <linux/task_work.h>
 #include <linux/uprobes.h>
 #include <trace/events/signal.h>
 #include "hop_internal.h"
@@ -152,20 +155,11 @@ static void hop_check_task(struct task_struct *t, int sig)
 		hop_frame_put(f);
 		return;
 	}
-	if (t == current) {
-		/* Anything a task sends itself while hopped is the handler's doing. */
+	/* Anything a task sends itself while hopped is the handler's doing. */
+	if (t == current)
 		hop_request_abort(f, HOP_ABORT_FAULT, sig);
-	} else {
-		/*
-		 * Held until the hop's mask goes, at the abort's end: the abort
-		 * runs as task_work, which get_signal() runs before it takes
-		 * the siglock, so a signal queued in between (under that lock,
-		 * with this probe) would be dequeued, and delivered in the
-		 * server, before the abort.  Blocked here, it cannot be.
-		 */
-		sigaddset(&t->blocked, sig);
+	else
 		hop_abort_from_outside(t, f, sig);
-	}
 	hop_frame_put(f);
 }
 
@@ -218,17 +212,30 @@ static bool hop_single_steps_a_uprobe(struct task_struct *tsk)
 #endif
 }
 
-/* In uprobe_deny_signal()'s place, in the task's own context (below). */
+/*
+ * In uprobe_deny_signal()'s place, for a hopped task, in its own context
+ * (below).  Decided under the siglock, which every sender, stopper and
+ * freezer takes, so nothing changes between the answer and get_signal()'s
+ * return.  "Not now", TIF_SIGPENDING kept, while task_work is pending: an
+ * abort queued since get_signal() ran the task's task_work (a signal from
+ * outside, a deadline) must run before any signal is dequeued, or the
+ * signal would be delivered in the server; the exit loop calls get_signal()
+ * again, which runs it first.  "Not now", TIF_SIGPENDING cleared, for a
+ * stop or a freeze that may wait, as uprobe_deny_signal() does for a task
+ * that single-steps.
+ */
 static bool hop_deny_signal(void)
 {
 	struct task_struct *tsk = current;
-	bool deny;
+	bool deny = false;
 
 	spin_lock_irq(&tsk->sighand->siglock);
-	deny = hop_stop_may_wait(tsk);
-	/* As uprobe_deny_signal() does for a task that single-steps. */
-	if (deny)
+	if (test_thread_flag(TIF_NOTIFY_SIGNAL) || task_work_pending(tsk)) {
+		deny = hop_current_frame() != NULL;
+	} else if (hop_stop_may_wait(tsk)) {
 		clear_thread_flag(TIF_SIGPENDING);
+		deny = true;
+	}
 	spin_unlock_irq(&tsk->sighand->siglock);
 	return deny;
 }
@@ -245,9 +252,7 @@ static int hop_deny_signal_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct task_struct *tsk = current;
 
-	if (!atomic_read(&hop_nr_frames) || hop_single_steps_a_uprobe(tsk))
-		return 0;
-	if (!hop_stop_may_wait(tsk))
+	if (!atomic_read(&hop_nr_frames) || hop_single_steps_a_uprobe(tsk) || !hop_current_frame())
 		return 0;
 	return hop_kprobe_redirect(regs, hop_deny_signal);
 }

@@ -32,6 +32,7 @@
 #include <asm/fsgsbase.h>
 #include <asm/msr.h>
 #include <asm/mmu_context.h>
+#include <linux/freezer.h>
 #include "hop_internal.h"
 
 /*
@@ -414,6 +415,12 @@ void hop_identity_leave(struct hop_frame *f)
 	/* Signals that arrived during the hop are delivered now, to the caller. */
 	hop_set_blocked(&f->blocked, NULL);
 	/*
+	 * A freezer that came during the hop was told "not now" (hooks.c), and
+	 * recalc_sigpending() does not look for one; cgroup v1's asks once.
+	 */
+	if (freezing(current))
+		set_thread_flag(TIF_SIGPENDING);
+	/*
 	 * While parked, rseq heard of no migration or preemption: if there was
 	 * one, the cpu/mm_cid fields of the caller's rseq area are stale.  (No
 	 * rseq critical section of the caller's can be running: it is in a
@@ -453,11 +460,13 @@ bool hop_signal_deliverable_pending(void)
 
 /*
  * The task is exiting: put back what exit_mm(), exit_files() and the futex and
- * rseq exit code will look at, and what a core dump reads.  The signal mask
- * dies with the task.
+ * rseq exit code will look at, what a core dump reads, and the mask the exit
+ * path hands shared signals on by.
  */
 void hop_identity_leave_dying(struct hop_frame *f)
 {
+	unsigned long flags;
+
 	hop_identity_restore_core(f, true);
 	hop_fpu_leave_dying(f);
 	/*
@@ -468,6 +477,14 @@ void hop_identity_leave_dying(struct hop_frame *f)
 	 */
 	hop_fsgs_write(f->fsbase, f->gsbase);
 	*current_pt_regs() = f->regs;
+	/*
+	 * And the caller's mask, which exit_signals() uses to hand shared
+	 * signals on to another thread.  Irqsave: the fallback hook of
+	 * hooks.c runs with interrupts off.
+	 */
+	spin_lock_irqsave(&current->sighand->siglock, flags);
+	current->blocked = f->blocked;
+	spin_unlock_irqrestore(&current->sighand->siglock, flags);
 }
 
 /*
