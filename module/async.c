@@ -185,10 +185,11 @@ static unsigned long hop_copy_to_user_nofault(void __user *to, const void *from,
 
 /*
  * Copy @len bytes of @data to @uaddr in @mm, from a kernel thread.  Without
- * @may_fault, nothing is waited for: the pages are faulted in with
- * FOLL_NOWAIT, which makes an absent anonymous page at once but returns
- * where the fault would wait (a userfaultfd's answer, I/O, a FUSE server),
- * and a copy that still faults ends with -EWOULDBLOCK.  -ESRCH: @mm is gone.
+ * @may_fault, nothing is waited for: anonymous pages are faulted in with
+ * FOLL_NOWAIT, which makes an absent one at once but returns where the
+ * fault would wait (a userfaultfd's answer, swap I/O), if the mmap lock is
+ * free; a copy that still faults ends with -EWOULDBLOCK, and the delivery
+ * goes to a thread of its own.  -ESRCH: @mm is gone.
  */
 static int hop_async_copy_to(struct mm_struct *mm, u64 uaddr, const void *data, u64 len,
 			     bool may_fault)
@@ -203,12 +204,19 @@ static int hop_async_copy_to(struct mm_struct *mm, u64 uaddr, const void *data, 
 		left = copy_to_user(to, data, len);
 	} else {
 		left = hop_copy_to_user_nofault(to, data, len);
-		if (left && access_ok(to, len)) {
-			unsigned long start = uaddr & PAGE_MASK;
+		if (left && access_ok(to, len) && mmap_read_trylock(mm)) {
+			unsigned long start = uaddr & PAGE_MASK, end = PAGE_ALIGN(uaddr + len);
+			struct vm_area_struct *vma = vma_lookup(mm, start);
 
-			mmap_read_lock(mm);
-			hop_fault_in_remote(mm, start, (PAGE_ALIGN(uaddr + len) - start) >> PAGE_SHIFT,
-					    FOLL_WRITE | FOLL_NOWAIT);
+			/*
+			 * Anonymous memory only: a file's page_mkwrite (FUSE's
+			 * waits on writeback) is not covered by FOLL_NOWAIT.
+			 * And the lock only if free: a writer queued behind a
+			 * slow reader would hold the worker too.
+			 */
+			if (vma && vma_is_anonymous(vma) && end <= vma->vm_end)
+				hop_fault_in_remote(mm, start, (end - start) >> PAGE_SHIFT,
+						    FOLL_WRITE | FOLL_NOWAIT);
 			mmap_read_unlock(mm);
 			left = hop_copy_to_user_nofault(to, data, len);
 		}
