@@ -508,7 +508,9 @@ static void hop_exec_locks_put(void)
  * Claim a slot, copy the request into it, borrow the server's identity and
  * take the caller's exec locks; on success all four are held, the slot's
  * index is in *@idxp, and *@timeout_ns (0: no deadline) is what is left of
- * the deadline, which covers all of this, slot waits included.
+ * the deadline.  The deadline bounds the slot waits, measured afresh before
+ * each; the waits for the caller's own memory and own exec locks are the
+ * caller's, and end with a fatal signal, like any syscall's.
  *
  * Nothing here waits on what the caller controls while it holds a slot, or
  * a few such callers would stop the service for everyone, with no
@@ -535,6 +537,15 @@ static int hop_enter_claim(struct hop_service *svc, const struct hop_call *c,
 	int idx, err;
 
 	for (;;) {
+		if (timeout_ns) {
+			u64 waited = ktime_get_ns() - start_ns;
+
+			if (waited >= timeout_ns) {
+				err = -ETIMEDOUT;
+				goto out_unlock;
+			}
+			left_ns = timeout_ns - waited;
+		}
 		idx = hop_claim_slot(svc, nonblock || locked, left_ns);
 		if (idx == -EAGAIN && locked && !nonblock) {
 			/* No slot free: wait for one without the locks. */
