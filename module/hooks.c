@@ -38,9 +38,10 @@
  * as the client stays stopped, past any deadline (the deadline's abort is a
  * task_work, and a stopped task runs none).  SIGSTOP itself is in the hop's
  * signal mask (identity.c), so the hopped thread never dequeues it; but a
- * group stop begun by another thread of the client, a cgroup freeze and the
- * freezers set JOBCTL_STOP_PENDING, JOBCTL_TRAP_FREEZE or freezing() on the
- * hopped task, and get_signal() acts on those whatever the mask.  While a
+ * group stop begun by another thread of the client and a cgroup (v2) freeze
+ * set JOBCTL_STOP_PENDING or JOBCTL_TRAP_FREEZE on the hopped task, and
+ * get_signal() acts on those whatever the mask.  (The freezers, suspend's
+ * and cgroup v1's, still freeze the task where it is.)  While a
  * hop runs and nothing else is pending, get_signal() is told "no signal
  * now" where it asks uprobe_deny_signal(), the way uprobes hold signals off
  * a task that single-steps: TIF_SIGPENDING is cleared under the siglock and
@@ -182,8 +183,8 @@ static void hop_signal_generate(void *data, int sig, struct kernel_siginfo *info
 }
 
 /*
- * May current's stop (or freeze) wait?  It is hopped, a stop, a cgroup
- * freeze or a freezer is after it, and nothing is pending that the hop lets
+ * May current's stop (or freeze) wait?  It is hopped, a stop or a cgroup
+ * (v2) freeze is after it, and nothing is pending that the hop lets
  * through (SIGKILL, a group exit or exec, a ptrace trap; a signal from
  * outside is blocked until the abort it started is done).  Exact under the
  * siglock, which every sender and freezer takes to change any of it.
@@ -192,7 +193,7 @@ static bool hop_stop_may_wait(struct task_struct *tsk)
 {
 	unsigned long jobctl = READ_ONCE(tsk->jobctl);
 
-	if (!(jobctl & (JOBCTL_STOP_PENDING | JOBCTL_TRAP_FREEZE)) && !freezing(tsk))
+	if (!(jobctl & (JOBCTL_STOP_PENDING | JOBCTL_TRAP_FREEZE)))
 		return false;
 	if ((jobctl & JOBCTL_TRAP_MASK) || (READ_ONCE(tsk->signal->flags) & SIGNAL_GROUP_EXIT) ||
 	    READ_ONCE(tsk->signal->group_exec_task))
@@ -229,6 +230,13 @@ static bool hop_deny_signal(void)
 	struct task_struct *tsk = current;
 	bool deny = false;
 
+	/*
+	 * The freezers (suspend, cgroup v1) freeze the task where it is, as
+	 * get_signal() would next: they freeze every task, or all of the
+	 * client's (a cgroup v1 freezer also freezes a handler asleep in a
+	 * freezable wait, without get_signal(): a leftover, docs/faults.md).
+	 */
+	try_to_freeze();
 	spin_lock_irq(&tsk->sighand->siglock);
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL) || task_work_pending(tsk)) {
 		deny = hop_current_frame() != NULL;

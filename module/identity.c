@@ -32,7 +32,6 @@
 #include <asm/fsgsbase.h>
 #include <asm/msr.h>
 #include <asm/mmu_context.h>
-#include <linux/freezer.h>
 #include "hop_internal.h"
 
 /*
@@ -352,6 +351,17 @@ void hop_identity_enter(struct hop_frame *f, struct hop_service *svc,
 	if (hop_ksyms.init_pkru_value)
 		write_pkru(READ_ONCE(*hop_ksyms.init_pkru_value));
 	hop_set_blocked(&hop_hop_blocked, &f->blocked);
+	/*
+	 * A hop that io_uring_enter() starts on its way out (uring.c) can find
+	 * the syscall's wait mask (IORING_ENTER_EXT_ARG) still on, the
+	 * caller's own in saved_sigmask for the signal path to put back, which
+	 * would put it back in the middle of the handler: the caller's is
+	 * the one to keep, and the syscall's ends here, with the syscall.
+	 */
+	if (test_restore_sigmask()) {
+		f->blocked = tsk->saved_sigmask;
+		clear_restore_sigmask();
+	}
 	hop_rseq_park(tsk, &f->rseq);
 	/* Where the task ran, and how often it was switched out (rseq, below). */
 	f->rseq_cpu = raw_smp_processor_id();
@@ -414,12 +424,6 @@ void hop_identity_leave(struct hop_frame *f)
 	write_pkru(f->pkru);
 	/* Signals that arrived during the hop are delivered now, to the caller. */
 	hop_set_blocked(&f->blocked, NULL);
-	/*
-	 * A freezer that came during the hop was told "not now" (hooks.c), and
-	 * recalc_sigpending() does not look for one; cgroup v1's asks once.
-	 */
-	if (freezing(current))
-		set_thread_flag(TIF_SIGPENDING);
 	/*
 	 * While parked, rseq heard of no migration or preemption: if there was
 	 * one, the cpu/mm_cid fields of the caller's rseq area are stale.  (No
