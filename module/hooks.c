@@ -186,8 +186,9 @@ static void hop_signal_generate(void *data, int sig, struct kernel_siginfo *info
  * May current's stop (or freeze) wait?  It is hopped, a stop or a cgroup
  * (v2) freeze is after it, and nothing is pending that the hop lets
  * through (SIGKILL, a group exit or exec, a ptrace trap; a signal from
- * outside is blocked until the abort it started is done).  Exact under the
- * siglock, which every sender and freezer takes to change any of it.
+ * outside comes with its abort's task_work, which hop_deny_signal() sees
+ * first).  Exact under the siglock, which every sender and freezer takes to
+ * change any of it.
  */
 static bool hop_stop_may_wait(struct task_struct *tsk)
 {

@@ -38,7 +38,7 @@
  * What stays deliverable during a hop: SIGKILL and the synchronous.  SIGSTOP
  * is held like the rest (sigprocmask() never lets a task block it; the
  * kernel itself honours a blocked SIGSTOP): a stop waits for the hop's end
- * (hooks.c, get_signal).
+ * (hooks.c, uprobe_deny_signal).
  */
 sigset_t hop_hop_blocked;
 
