@@ -1679,15 +1679,14 @@ TEST_F(srv, outside_signal_in_a_nested_hop_reaches_only_the_client)
 	ASSERT_EQ(child, waitpid(child, &status, 0));
 	hop_test_write_file("/proc/sys/kernel/core_pattern", pattern);
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+	ASSERT_TRUE(WCOREDUMP(status));
 	snprintf(path, sizeof(path), "/tmp/hop-core.%d", child);
-	if (WCOREDUMP(status)) {
-		EXPECT_EQ(0, core_maps(path, SENTINEL_ADDR))
-			TH_LOG("the client's core holds a server's sentinel page");
-		ASSERT_EQ(0, core_regs_of(path, child, &regs));
-		EXPECT_EQ(SYS_ioctl, regs.orig_rax);
-		TH_LOG("the client's core: orig_rax %llu", regs.orig_rax);
-		unlink(path);
-	}
+	EXPECT_EQ(0, core_maps(path, SENTINEL_ADDR))
+		TH_LOG("the client's core holds a server's sentinel page");
+	ASSERT_EQ(0, core_regs_of(path, child, &regs));
+	EXPECT_EQ(SYS_ioctl, regs.orig_rax);
+	TH_LOG("the client's core: orig_rax %llu", regs.orig_rax);
+	unlink(path);
 	EXPECT_EQ(0, info_of(self->conn).slots_busy);
 	EXPECT_EQ(2, hop_call(self->conn, "ok", 2, (char[8]){ 0 }, 8));
 	hop_test_server_stop(&outer);
