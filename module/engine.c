@@ -526,6 +526,20 @@ static void hop_exec_locks_put(void)
  * threads of one process that each gave the locks back after the wait
  * never got them by trylock again (hop_test threads_share_one_handle).
  */
+/* What is left of a deadline of @timeout_ns from @start_ns (0: none), or -ETIMEDOUT. */
+static int hop_deadline_left(u64 start_ns, u64 timeout_ns, u64 *left_ns)
+{
+	u64 waited;
+
+	if (!timeout_ns)
+		return 0;
+	waited = ktime_get_ns() - start_ns;
+	if (waited >= timeout_ns)
+		return -ETIMEDOUT;
+	*left_ns = timeout_ns - waited;
+	return 0;
+}
+
 static int hop_enter_claim(struct hop_service *svc, const struct hop_call *c,
 			   struct hop_frame *f, u64 *timeout_nsp, int *idxp)
 {
@@ -537,15 +551,9 @@ static int hop_enter_claim(struct hop_service *svc, const struct hop_call *c,
 	int idx, err;
 
 	for (;;) {
-		if (timeout_ns) {
-			u64 waited = ktime_get_ns() - start_ns;
-
-			if (waited >= timeout_ns) {
-				err = -ETIMEDOUT;
-				goto out_unlock;
-			}
-			left_ns = timeout_ns - waited;
-		}
+		err = hop_deadline_left(start_ns, timeout_ns, &left_ns);
+		if (err)
+			goto out_unlock;
 		idx = hop_claim_slot(svc, nonblock || locked, left_ns);
 		if (idx == -EAGAIN && locked && !nonblock) {
 			/* No slot free: wait for one without the locks. */
@@ -557,15 +565,9 @@ static int hop_enter_claim(struct hop_service *svc, const struct hop_call *c,
 			err = idx;
 			goto out_unlock;
 		}
-		if (timeout_ns) {
-			u64 waited = ktime_get_ns() - start_ns;
-
-			if (waited >= timeout_ns) {
-				err = -ETIMEDOUT;
-				goto out_slot;
-			}
-			left_ns = timeout_ns - waited;
-		}
+		err = hop_deadline_left(start_ns, timeout_ns, &left_ns);
+		if (err)
+			goto out_slot;
 		/*
 		 * _copy_from_user(): copy_from_user() without hardened
 		 * usercopy's object walk, which on a vmap'd buffer looks the

@@ -183,8 +183,8 @@ static void hop_signal_generate(void *data, int sig, struct kernel_siginfo *info
 }
 
 /*
- * May current's stop (or freeze) wait?  It is hopped, a stop or a cgroup
- * (v2) freeze is after it, and nothing is pending that the hop lets
+ * May current's stop (or freeze) wait?  Asked for a hopped task: a stop or
+ * a cgroup (v2) freeze is after it, and nothing is pending that the hop lets
  * through (SIGKILL, a group exit or exec, a ptrace trap; a signal from
  * outside comes with its abort's task_work, which hop_deny_signal() sees
  * first).  Exact under the siglock, which every sender and freezer takes to
@@ -199,10 +199,9 @@ static bool hop_stop_may_wait(struct task_struct *tsk)
 	if ((jobctl & JOBCTL_TRAP_MASK) || (READ_ONCE(tsk->signal->flags) & SIGNAL_GROUP_EXIT) ||
 	    READ_ONCE(tsk->signal->group_exec_task))
 		return false;
-	if ((READ_ONCE(tsk->pending.signal.sig[0]) |
-	     READ_ONCE(tsk->signal->shared_pending.signal.sig[0])) & ~READ_ONCE(tsk->blocked.sig[0]))
-		return false;
-	return hop_current_frame() != NULL;
+	return !((READ_ONCE(tsk->pending.signal.sig[0]) |
+		  READ_ONCE(tsk->signal->shared_pending.signal.sig[0])) &
+		 ~READ_ONCE(tsk->blocked.sig[0]));
 }
 
 static bool hop_single_steps_a_uprobe(struct task_struct *tsk)
@@ -224,7 +223,8 @@ static bool hop_single_steps_a_uprobe(struct task_struct *tsk)
  * signal would be delivered in the server; the exit loop calls get_signal()
  * again, which runs it first.  "Not now", TIF_SIGPENDING cleared, for a
  * stop or a freeze that may wait, as uprobe_deny_signal() does for a task
- * that single-steps.
+ * that single-steps.  Reached only for a hopped task (the probe checked),
+ * and nothing here ends its hop: only the task's own task_work does.
  */
 static bool hop_deny_signal(void)
 {
@@ -240,7 +240,7 @@ static bool hop_deny_signal(void)
 	try_to_freeze();
 	spin_lock_irq(&tsk->sighand->siglock);
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL) || task_work_pending(tsk)) {
-		deny = hop_current_frame() != NULL;
+		deny = true;
 	} else if (hop_stop_may_wait(tsk)) {
 		clear_thread_flag(TIF_SIGPENDING);
 		deny = true;
