@@ -1528,22 +1528,55 @@ static void core_client(struct hop_conn *conn, struct core_shared *sh)
 	_exit(3);
 }
 
+/*
+ * Send this process's core dumps to /tmp/hop-core.<pid>, the pattern before
+ * kept in @old (to put back with hop_test_write_file()); 0 or -1.
+ */
+static int core_pattern_set(char *old, size_t size)
+{
+	int fd = open("/proc/sys/kernel/core_pattern", O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, old, size - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	old[n] = '\0';
+	return hop_test_write_file("/proc/sys/kernel/core_pattern", "/tmp/hop-core.%p") ? -1 : 0;
+}
+
+/* Core file @path mapped whole (*@size bytes), or NULL. */
+static Elf64_Ehdr *core_map(const char *path, size_t *size)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	void *core;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return NULL;
+	}
+	core = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	*size = st.st_size;
+	return core == MAP_FAILED ? NULL : core;
+}
+
 /* The NT_PRSTATUS registers of thread @tid in the core file @path; 0 or -1. */
 static int core_regs_of(const char *path, pid_t tid, struct user_regs_struct *regs)
 {
-	int fd = open(path, O_RDONLY), found = -1;
-	struct stat st;
-	Elf64_Ehdr *eh;
-	char *core;
+	int found = -1;
+	size_t size;
+	Elf64_Ehdr *eh = core_map(path, &size);
+	char *core = (char *)eh;
 	int i;
 
-	if (fd < 0 || fstat(fd, &st))
+	if (!eh)
 		return -1;
-	core = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (core == MAP_FAILED)
-		return -1;
-	eh = (Elf64_Ehdr *)core;
 	for (i = 0; i < eh->e_phnum && found; i++) {
 		Elf64_Phdr *ph = (Elf64_Phdr *)(core + eh->e_phoff + i * eh->e_phentsize);
 		size_t off = 0;
@@ -1563,7 +1596,7 @@ static int core_regs_of(const char *path, pid_t tid, struct user_regs_struct *re
 			off += sizeof(*nh) + ((nh->n_namesz + 3) & ~3) + ((nh->n_descsz + 3) & ~3);
 		}
 	}
-	munmap(core, st.st_size);
+	munmap(core, size);
 	return found;
 }
 
@@ -1572,18 +1605,12 @@ TEST_F(srv, core_of_a_client_killed_mid_hop_shows_the_client)
 	char pattern[256] = "", path[64];
 	struct user_regs_struct regs;
 	struct core_shared *sh;
-	int status, fd;
-	ssize_t n;
+	int status;
 	pid_t child;
 
 	if (geteuid() != 0)
 		SKIP(return, "needs root to set core_pattern");
-	fd = open("/proc/sys/kernel/core_pattern", O_RDONLY);
-	ASSERT_LE(0, fd);
-	n = read(fd, pattern, sizeof(pattern) - 1);
-	close(fd);
-	ASSERT_LT(0, n);
-	ASSERT_EQ(0, hop_test_write_file("/proc/sys/kernel/core_pattern", "/tmp/hop-core.%p"));
+	ASSERT_EQ(0, core_pattern_set(pattern, sizeof(pattern)));
 	sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, sh);
 	child = fork();
@@ -1611,27 +1638,22 @@ TEST_F(srv, core_of_a_client_killed_mid_hop_shows_the_client)
 /* Does core file @path hold a segment at @addr? 1, 0, or -1. */
 static int core_maps(const char *path, const void *addr)
 {
-	int fd = open(path, O_RDONLY), found = 0;
 	uintptr_t a = (uintptr_t)addr;
-	struct stat st;
-	Elf64_Ehdr *eh;
-	char *core;
+	int found = 0;
+	size_t size;
+	Elf64_Ehdr *eh = core_map(path, &size);
+	char *core = (char *)eh;
 	int i;
 
-	if (fd < 0 || fstat(fd, &st))
+	if (!eh)
 		return -1;
-	core = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (core == MAP_FAILED)
-		return -1;
-	eh = (Elf64_Ehdr *)core;
 	for (i = 0; i < eh->e_phnum; i++) {
 		Elf64_Phdr *ph = (Elf64_Phdr *)(core + eh->e_phoff + i * eh->e_phentsize);
 
 		if (ph->p_type == PT_LOAD && ph->p_vaddr <= a && a < ph->p_vaddr + ph->p_memsz)
 			found = 1;
 	}
-	munmap(core, st.st_size);
+	munmap(core, size);
 	return found;
 }
 
@@ -1649,20 +1671,14 @@ TEST_F(srv, outside_signal_in_a_nested_hop_reaches_only_the_client)
 	struct hop_test_server outer;
 	struct hop_serve_opts opts = { .size = sizeof(opts), .slots = 2 };
 	struct hop_conn *c;
-	int status, fd, len;
-	ssize_t n;
+	int status, len;
 	pid_t child;
 
 	if (geteuid() != 0)
 		SKIP(return, "needs root to set core_pattern");
 	ASSERT_EQ(0, hop_test_server_start(&outer, hop_test_name("fault-outer"), misbehave,
 					   NULL, &opts, map_sentinel));
-	fd = open("/proc/sys/kernel/core_pattern", O_RDONLY);
-	ASSERT_LE(0, fd);
-	n = read(fd, pattern, sizeof(pattern) - 1);
-	close(fd);
-	ASSERT_LT(0, n);
-	ASSERT_EQ(0, hop_test_write_file("/proc/sys/kernel/core_pattern", "/tmp/hop-core.%p"));
+	ASSERT_EQ(0, core_pattern_set(pattern, sizeof(pattern)));
 	len = snprintf(req, sizeof(req), "nest %s", self->srv.name);
 	child = fork();
 	if (child == 0) {
